@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_creates_the_first_admin_and_prints_the_password_once():
+    first, second = StringIO(), StringIO()
+
+    call_command("ensure_admin", login_url="http://127.0.0.1:8000/login/", stdout=first)
+    call_command("ensure_admin", stdout=second)
+
+    printed = first.getvalue()
+    password = printed.split("password: ")[1].split()[0]
+    assert authenticate(username="admin", password=password) is not None
+    assert User.objects.get(username="admin").is_superuser
+    assert "http://127.0.0.1:8000/login/" in printed
+    assert "password:" not in second.getvalue()
+    assert User.objects.filter(is_superuser=True).count() == 1
