@@ -133,7 +133,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# In DEBUG, WhiteNoise serves straight from the source folders; otherwise from collectstatic's output.
+# In DEBUG, WhiteNoise serves from the source folders; otherwise from collectstatic's output.
 STATIC_ROOT = None if DEBUG else Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import socket
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client
 
@@ -30,3 +36,37 @@ def append_log_line(path: Path, message: str, stream: str = "stdout") -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with path.open("a") as log:
         log.write(f"{stamp} {stream} F {message}\n")
+
+
+class FollowedLog:
+    """`kubectl logs -f` for tests: chunks arrive on a queue; stop() ends it from any thread."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, pod: str, container: str) -> None:
+        self.chunks: queue.Queue[str] = queue.Queue()
+        # With _preload_content=False the client returns the raw urllib3 response, not a str.
+        self._response: Any = client.CoreV1Api(api).read_namespaced_pod_log(
+            pod, namespace, container=container, follow=True, _preload_content=False
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        # read_chunked yields each chunk as it arrives; stream() would wait to fill 64 KiB.
+        with contextlib.suppress(Exception):  # stop() pulls the socket from under it
+            for chunk in self._response.read_chunked():
+                self.chunks.put(chunk.decode())
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        seen = ""
+        deadline = time.monotonic() + timeout
+        while text not in seen:
+            try:
+                seen += self.chunks.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return False
+        return True
+
+    def stop(self) -> None:
+        # Closing the response would wait for the reader thread's lock: end the socket instead.
+        with contextlib.suppress(OSError):
+            self._response.connection.sock.shutdown(socket.SHUT_RDWR)
+        self._response.release_conn()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import queue
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ import pytest
 from kubernetes import client
 
 from tests.helpers import wait_until
-from tests.kwok import append_log_line, attach_log_file
+from tests.kwok import FollowedLog, append_log_line, attach_log_file
 
 pytestmark = pytest.mark.cluster
 
@@ -58,8 +56,10 @@ def test_deployment_of_three_replicas_gets_three_ready_pods(kube_api, namespace)
 
     assert {pod.status.phase for pod in pods} == {"Running"}
     assert all(pod.spec.node_name for pod in pods), "the scheduler bound every pod to a node"
-    status = apps.read_namespaced_deployment_status("web", namespace).status
-    assert status.ready_replicas == 3
+    wait_until(
+        lambda: apps.read_namespaced_deployment_status("web", namespace).status.ready_replicas == 3,
+        what="the Deployment status to count 3 ready replicas",
+    )
 
 
 def test_scaling_up_to_five_and_down_to_one(kube_api, namespace):
@@ -122,43 +122,21 @@ def test_followed_log_stream_shows_a_line_appended_to_the_fake_log(
     attach_log_file(kube_api, namespace, pod, log_file)
     append_log_line(log_file, "booting")
 
-    lines: queue.Queue[str] = queue.Queue()
-
-    def follow() -> Any:
-        response = core.read_namespaced_pod_log(
-            pod, namespace, container="app", follow=True, _preload_content=False
-        )
-
-        def pump() -> None:
-            for chunk in response.stream():
-                lines.put(chunk.decode())
-
-        threading.Thread(target=pump, daemon=True).start()
-        return response
-
     # kwok picks up the Logs object asynchronously: reopen the stream until it serves our file.
-    def stream_serves_our_file() -> Any:
-        response = follow()
-        try:
-            if "booting" in lines.get(timeout=1):
-                return response
-        except queue.Empty:
-            pass
-        response.release_conn()
+    def stream_of_our_file() -> FollowedLog | None:
+        log = FollowedLog(kube_api, namespace, pod, "app")
+        if log.wait_for("booting", timeout=1):
+            return log
+        log.stop()
         return None
 
-    response = wait_until(
-        stream_serves_our_file, timeout=30, interval=0, what="kwok to serve the log"
-    )
+    log = wait_until(stream_of_our_file, timeout=30, interval=0, what="kwok to serve the log file")
     try:
         marker = f"hello from the pod {uuid.uuid4().hex}"
         append_log_line(log_file, marker)
-        seen = ""
-        while marker not in seen:
-            seen += lines.get(timeout=10)
-        assert marker in seen
+        assert log.wait_for(marker, timeout=10), "the appended line reached the followed stream"
     finally:
-        response.release_conn()
+        log.stop()
 
 
 def test_job_runs_to_completion(kube_api, namespace):

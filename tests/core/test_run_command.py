@@ -47,6 +47,8 @@ def test_run_command_comes_up_all_green_and_stops_on_ctrl_c(tmp_path: Path, page
     inherited = {"DATABASE_URL", "REDIS_URL", "KUBECONFIG", "PAAS_PROFILE", "PAAS_STATE_DIR",
                  "PAAS_POD_LOGS_DIR", "DJANGO_SETTINGS_MODULE", "PAAS_ENV"}  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in inherited}
+    venv_bin = str(ROOT / ".venv" / "bin")
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
     env |= {k: str(v) for k, v in ports.items()}
     env |= {"PAAS_STATE_DIR": str(tmp_path / "state"), "PAAS_CLUSTER_NAME": "paas-run-test"}
     base = f"http://127.0.0.1:{ports['PORT']}"
