@@ -9,11 +9,14 @@ PAAS_CACHE=${PAAS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/paas}
 K8S_VERSION=${K8S_VERSION:-v1.36.3}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
+HELM_VERSION=${HELM_VERSION:-v3.22.0}
 
 # Where each binary is looked up: an explicit PAAS_CLUSTER_BIN_DIR (a user's own binaries) wins,
 # then the versioned build cache.
 CLUSTER_BIN_DIR=${PAAS_CLUSTER_BIN_DIR:-$PAAS_CACHE/cluster/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION}
 CLUSTER_BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)
+# helm only tests the chart, so it has a cache of its own and never invalidates the cluster's.
+HELM_BIN=${PAAS_HELM_BIN:-$PAAS_CACHE/tools/helm-$HELM_VERSION/helm}
 
 log() { printf '\033[1m[%s]\033[0m %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

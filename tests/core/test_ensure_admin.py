@@ -23,3 +23,12 @@ def test_it_creates_the_first_admin_and_prints_the_password_once():
     assert "http://127.0.0.1:8000/login/" in printed
     assert "password:" not in second.getvalue()
     assert User.objects.filter(is_superuser=True).count() == 1
+
+
+def test_prepare_platform_migrates_and_creates_the_admin():
+    out = StringIO()
+
+    call_command("prepare_platform", login_url="http://localhost:8000/login/", stdout=out)
+
+    assert "password:" in out.getvalue()
+    assert User.objects.filter(username="admin", is_superuser=True).exists()
