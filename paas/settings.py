@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "apps.core",
+    "apps.platform",
 ]
 
 MIDDLEWARE = [
@@ -155,3 +156,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"kubernetes": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }
+
+# Each app lives in a namespace of its own, named with this prefix so it never lands in a
+# system namespace such as default or kube-system.
+APP_NAMESPACE_PREFIX = env_str("APP_NAMESPACE_PREFIX", "app-")
