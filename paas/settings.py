@@ -108,8 +108,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = env_str(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / ".state" / "celerybeat-schedule")
 )
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 10, minimum=1)
+# Drift made by hand on the cluster is repaired within one period.
+RESYNC_SECONDS = env_int("RESYNC_SECONDS", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "apps.core.tasks.heartbeat", "schedule": float(HEARTBEAT_SECONDS)},
+    # A cycle still queued when the next is due is dropped rather than run twice in a row.
+    "resync": {
+        "task": "apps.platform.tasks.resync",
+        "schedule": float(RESYNC_SECONDS),
+        "options": {"expires": float(RESYNC_SECONDS)},
+    },
 }
 
 # Kubernetes: a kubeconfig file when KUBECONFIG is set, the pod's service account otherwise.

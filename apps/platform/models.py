@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -37,12 +39,22 @@ class App(models.Model):
     name = models.CharField(max_length=30, unique=True, validators=[validate_app_name])
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="apps")
     namespace = models.CharField(max_length=63, unique=True)
+    # Labels every object of the app on the cluster, so a recreated app with the same name never
+    # adopts what its predecessor left behind.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     maintenance = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return self.name
+
+
+class HealthCheck(models.TextChoices):
+    NONE = "none"
+    HTTP = "http", "HTTP GET on $PORT"
+    TCP = "tcp", "TCP connect to $PORT"
+    COMMAND = "command"
 
 
 class ProcessType(models.Model):
@@ -53,6 +65,21 @@ class ProcessType(models.Model):
     command = models.TextField(blank=True)
     quantity = models.PositiveIntegerField(default=0)
     size = models.ForeignKey(DynoSize, on_delete=models.PROTECT, related_name="+")
+    # Autoscaling is on when both bounds are set: an HPA then owns the replica count.
+    autoscale_min = models.PositiveIntegerField(null=True, blank=True)
+    autoscale_max = models.PositiveIntegerField(null=True, blank=True)
+    autoscale_cpu_percent = models.PositiveSmallIntegerField(default=70)
+    healthcheck = models.CharField(
+        max_length=10, choices=HealthCheck.choices, default=HealthCheck.NONE
+    )
+    healthcheck_path = models.CharField(max_length=200, default="/", blank=True)
+    healthcheck_command = models.TextField(blank=True)
+    healthcheck_initial_delay = models.PositiveSmallIntegerField(default=0)
+    healthcheck_timeout = models.PositiveSmallIntegerField(default=5)
+    # Zero-downtime by default: a new dyno must be ready before an old one stops.
+    max_surge = models.CharField(max_length=8, default="25%")
+    max_unavailable = models.CharField(max_length=8, default="0")
+    restarted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -62,6 +89,10 @@ class ProcessType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.app.name}/{self.name}"
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.autoscale_min is not None and self.autoscale_max is not None
 
 
 class ConfigVar(models.Model):
@@ -112,6 +143,8 @@ class Operation(models.Model):
         RESTART = "restart"
         ROLLBACK = "rollback"
         DESTROY = "destroy"
+        AUTOSCALE = "autoscale"
+        SETTINGS = "settings"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -125,16 +158,25 @@ class Operation(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.SET_NULL)
+    # What a restart applies to: a process type, a dyno (web.2), or everything when blank.
+    target = models.CharField(max_length=64, blank=True)
+    # The pods to delete for a one-dyno restart, fixed when it is accepted.
+    pods = models.JSONField(default=list, blank=True)
+    # Deployment name -> the generation this operation waits to see rolled out.
+    applied = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]
         indexes = [models.Index(fields=["app", "status"])]
+
+    ACTIVE = (Status.QUEUED, Status.APPLYING, Status.ROLLING_OUT)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status}"
@@ -161,3 +203,73 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.app_name}: {self.action}"
+
+
+class ProcessStatus(models.Model):
+    """What the cluster reports for one process type's Deployment: the observed state."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        PROGRESSING = "progressing"
+        COMPLETE = "complete"
+        FAILED = "failed"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="process_statuses")
+    name = models.CharField(max_length=30)
+    generation = models.PositiveBigIntegerField(default=0)
+    observed_generation = models.PositiveBigIntegerField(default=0)
+    desired = models.PositiveIntegerField(default=0)
+    current = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    ready = models.PositiveIntegerField(default=0)
+    available = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    message = models.TextField(blank=True)
+    changed = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "name"], name="process_status_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.ready}/{self.desired} ready"
+
+
+class Dyno(models.Model):
+    """One pod of a process type, named web.1, web.2, ... as on Heroku, numbers kept for life."""
+
+    class State(models.TextChoices):
+        STARTING = "starting"
+        UP = "up"
+        CRASHED = "crashed"
+        STOPPING = "stopping"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="dynos")
+    process_type = models.CharField(max_length=30)
+    number = models.PositiveIntegerField()
+    pod_name = models.CharField(max_length=253)
+    pod_uid = models.CharField(max_length=64, unique=True)
+    release = models.PositiveIntegerField(null=True)
+    state = models.CharField(max_length=20, choices=State.choices)
+    ready = models.BooleanField(default=False)
+    restarts = models.PositiveIntegerField(default=0)
+    # Why it is not up, in words a user can act on: image cannot be pulled, crash loop, ...
+    reason = models.CharField(max_length=60, blank=True)
+    message = models.TextField(blank=True)
+    created = models.DateTimeField()
+    changed = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["process_type", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "pod_name"], name="dyno_pod_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return f"{self.process_type}.{self.number}"

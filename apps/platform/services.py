@@ -10,13 +10,16 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.utils import timezone
 
+from apps.platform import tasks
 from apps.platform.models import (
     Activity,
     App,
     ConfigVar,
+    Dyno,
     DynoSize,
+    HealthCheck,
     Operation,
     ProcessType,
     Release,
@@ -24,12 +27,15 @@ from apps.platform.models import (
 )
 from apps.platform.validators import (
     validate_app_name,
+    validate_autoscale,
     validate_config_key,
     validate_config_total,
     validate_config_value,
+    validate_healthcheck,
     validate_image,
     validate_process_type,
     validate_quantity,
+    validate_rolling_update,
 )
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -55,10 +61,9 @@ def _locked(app: App) -> App:
 
 def _new_release(app: App, actor: User, description: str, *, image: str | None = None) -> Release:
     previous = app.releases.order_by("-version").first()
-    number = (app.releases.aggregate(v=Max("version"))["v"] or 0) + 1
     return Release.objects.create(
         app=app,
-        version=number,
+        version=previous.version + 1 if previous else 1,
         image=previous.image if image is None and previous else (image or ""),
         config=dict(app.config_vars.values_list("key", "value")),
         commands=dict(app.process_types.values_list("name", "command")),
@@ -67,8 +72,28 @@ def _new_release(app: App, actor: User, description: str, *, image: str | None =
     )
 
 
-def _operation(app: App, actor: User, kind: str, release: Release | None = None) -> Operation:
-    return Operation.objects.create(app=app, kind=kind, release=release, created_by=_user(actor))
+def _operation(
+    app: App, actor: User, kind: str, release: Release | None = None, **fields: Any
+) -> Operation:
+    """Opens the operation and has the app reconciled once the transaction commits. A change
+    still queued is superseded: the reconciler applies the records as they now stand, so the
+    newer operation carries it, instead of queueing behind it."""
+    Operation.objects.filter(app=app, status=Operation.Status.QUEUED).update(
+        status=Operation.Status.SUPERSEDED, finished=timezone.now(), updated=timezone.now()
+    )
+    operation = Operation.objects.create(
+        app=app, kind=kind, release=release, created_by=_user(actor), **fields
+    )
+    app_id = app.pk
+    transaction.on_commit(lambda: tasks.reconcile_app.delay(app_id))
+    return operation
+
+
+def _process(app: App, name: str) -> ProcessType:
+    process = app.process_types.filter(name=name).select_related("size").first()
+    if process is None:
+        raise ValidationError(f"{app.name} has no process type {name!r}.", code="unknown_process")
+    return process
 
 
 @transaction.atomic
@@ -109,6 +134,15 @@ def formation_update(*, actor: User, app: App, changes: list[ProcessChange]) -> 
                 code="unknown_size",
             )
     existing = {p.name: p for p in app.process_types.select_related("size")}
+    for change in changes:
+        process = existing.get(change.name)
+        if process is not None and process.autoscaled and change.quantity is not None:
+            raise ValidationError(
+                f"{change.name} is autoscaled between {process.autoscale_min} and "
+                f"{process.autoscale_max} dynos: change the range, or turn autoscaling off to "
+                "set a quantity.",
+                code="autoscaled",
+            )
     before = {n: {"quantity": p.quantity, "size": p.size.name} for n, p in existing.items()}
     commands_changed = False
     for change in changes:
@@ -186,3 +220,97 @@ def release_rollback(*, actor: User, app: App, version: int) -> Release:
     _operation(app, actor, Operation.Kind.ROLLBACK, release)
     _record(app, actor, "release.rollback", {}, {"version": release.version, "to": version})
     return release
+
+
+@transaction.atomic
+def app_destroy(*, actor: User, app: App) -> None:
+    """Removes the app at once, as on Heroku; its namespace is deleted after the commit, and the
+    resync deletes it too if that task is lost."""
+    app = _locked(app)
+    _record(app, actor, "app.destroy", {"name": app.name, "team": app.team.name}, {})
+    uid = str(app.uid)
+    app.delete()
+    transaction.on_commit(lambda: tasks.teardown_app.delay(uid))
+
+
+@transaction.atomic
+def dyno_restart(*, actor: User, app: App, target: str = "") -> Operation:
+    """Restarts every dyno (target blank), one process type (web), or one dyno (web.2).
+
+    A process type restarts by a rolling update, so it never drops to zero; one dyno restarts
+    by deleting its pod, which its Deployment replaces."""
+    app = _locked(app)
+    pods: list[str] = []
+    if "." in target:
+        process_name, _, number = target.partition(".")
+        dyno = Dyno.objects.filter(
+            app=app, process_type=process_name, number=int(number) if number.isdigit() else -1
+        ).first()
+        if dyno is None:
+            raise ValidationError(f"{app.name} has no dyno {target}.", code="unknown_dyno")
+        pods = [dyno.pod_name]
+    else:
+        processes = [_process(app, target)] if target else list(app.process_types.all())
+        ProcessType.objects.filter(pk__in=[p.pk for p in processes]).update(
+            restarted_at=timezone.now()
+        )
+    _record(app, actor, "dyno.restart", {}, {"target": target or "all"})
+    return _operation(app, actor, Operation.Kind.RESTART, target=target, pods=pods)
+
+
+@transaction.atomic
+def autoscale_update(
+    *, actor: User, app: App, process: str, minimum: int | None, maximum: int | None,
+    cpu_percent: int = 70,
+) -> Operation:  # fmt: skip
+    """Autoscales a process type between minimum and maximum on CPU, or turns autoscaling off
+    when both are None (the quantity is then kept at the last count)."""
+    app = _locked(app)
+    target = _process(app, process)
+    before = {"min": target.autoscale_min, "max": target.autoscale_max}
+    if minimum is None and maximum is None:
+        target.autoscale_min = target.autoscale_max = None
+    elif minimum is None or maximum is None:
+        raise ValidationError("Give both a minimum and a maximum.", code="invalid_autoscale")
+    else:
+        validate_autoscale(minimum, maximum, cpu_percent)
+        target.autoscale_min, target.autoscale_max = minimum, maximum
+        target.autoscale_cpu_percent = cpu_percent
+        # The count the range starts from, kept when autoscaling is turned off again.
+        target.quantity = min(max(target.quantity, minimum), maximum)
+    target.save()
+    after = {"min": target.autoscale_min, "max": target.autoscale_max}
+    _record(app, actor, "autoscale.update", before | {"process": process}, after)
+    return _operation(app, actor, Operation.Kind.AUTOSCALE, target=process)
+
+
+@transaction.atomic
+def process_settings_update(
+    *, actor: User, app: App, process: str, healthcheck: str = HealthCheck.NONE,
+    healthcheck_path: str = "/", healthcheck_command: str = "", initial_delay: int = 0,
+    timeout: int = 5, max_surge: str = "25%", max_unavailable: str = "0",
+) -> Operation:  # fmt: skip
+    """Health checks (readiness and liveness) and rolling-update settings of a process type."""
+    if healthcheck not in HealthCheck.values:
+        raise ValidationError(
+            f"Unknown health check {healthcheck!r}: choose one of {', '.join(HealthCheck.values)}.",
+            code="invalid_healthcheck",
+        )
+    validate_healthcheck(healthcheck, healthcheck_path, healthcheck_command)
+    validate_rolling_update(max_surge, max_unavailable)
+    if not (0 <= initial_delay <= 600 and 1 <= timeout <= 60):
+        raise ValidationError(
+            "Choose an initial delay of 0 to 600 seconds and a timeout of 1 to 60 seconds.",
+            code="invalid_healthcheck",
+        )
+    app = _locked(app)
+    target = _process(app, process)
+    fields = {
+        "healthcheck": healthcheck, "healthcheck_path": healthcheck_path,
+        "healthcheck_command": healthcheck_command, "healthcheck_initial_delay": initial_delay,
+        "healthcheck_timeout": timeout, "max_surge": max_surge, "max_unavailable": max_unavailable,
+    }  # fmt: skip
+    before = {f: getattr(target, f) for f in fields}
+    ProcessType.objects.filter(pk=target.pk).update(**fields)
+    _record(app, actor, "process.settings", before | {"process": process}, fields)
+    return _operation(app, actor, Operation.Kind.SETTINGS, target=process)

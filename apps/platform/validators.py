@@ -99,3 +99,47 @@ def validate_image(image: str) -> None:
             "registry/name@sha256:digest.",
             code="invalid_image",
         )
+
+
+INT_OR_PERCENT = re.compile(r"^(?:[0-9]{1,3}%|[0-9]{1,3})$")
+
+
+def validate_rolling_update(max_surge: str, max_unavailable: str) -> None:
+    for label, value in (("Max surge", max_surge), ("Max unavailable", max_unavailable)):
+        if not INT_OR_PERCENT.match(value) or (value.endswith("%") and int(value[:-1]) > 100):
+            raise ValidationError(
+                f"{label} {value!r} must be a number of dynos (such as 1) or a percentage "
+                "(such as 25%).",
+                code="invalid_rolling_update",
+            )
+    if max_surge.rstrip("%") == "0" and max_unavailable.rstrip("%") == "0":
+        raise ValidationError(
+            "Max surge and max unavailable cannot both be 0: the rollout could never start.",
+            code="invalid_rolling_update",
+        )
+
+
+def validate_autoscale(minimum: int, maximum: int, cpu_percent: int) -> None:
+    if not 1 <= minimum <= maximum <= QUANTITY_MAX:
+        raise ValidationError(
+            f"Autoscaling range {minimum}-{maximum} is invalid: choose 1 <= minimum <= maximum "
+            f"<= {QUANTITY_MAX}.",
+            code="invalid_autoscale",
+        )
+    if not 10 <= cpu_percent <= 100:
+        raise ValidationError(
+            f"Target CPU {cpu_percent}% is out of range: choose 10 to 100.",
+            code="invalid_autoscale",
+        )
+
+
+def validate_healthcheck(kind: str, path: str, command: str) -> None:
+    if kind == "http" and not (path.startswith("/") and len(path) <= 200 and " " not in path):
+        raise ValidationError(
+            f"Health check path {path[:60]!r} must start with / and contain no spaces.",
+            code="invalid_healthcheck",
+        )
+    if kind == "command" and not command.strip():
+        raise ValidationError(
+            "A command health check needs a command to run.", code="invalid_healthcheck"
+        )

@@ -1,0 +1,244 @@
+"""Manifests as pure functions of the desired state: a spec in, Kubernetes objects (dicts) out.
+
+Nothing here reads the database or the cluster, so the same spec always gives the same objects,
+which is what lets the reconciler compare them with what the cluster holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGER = "paas"
+APP_LABEL = "paas.dev/app"
+APP_UID_LABEL = "paas.dev/app-uid"
+PROCESS_LABEL = "paas.dev/process-type"
+RELEASE_LABEL = "paas.dev/release"
+CONFIG_HASH = "paas.dev/config-hash"
+RESTARTED_AT = "paas.dev/restarted-at"
+# Heroku's convention: the web process listens on $PORT; the router sends traffic there.
+WEB_PORT = 5000
+PROGRESS_DEADLINE_SECONDS = 600
+
+Manifest = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class HealthCheckSpec:
+    kind: str  # http, tcp or command
+    path: str = "/"
+    command: str = ""
+    initial_delay: int = 0
+    timeout: int = 5
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    command: str
+    quantity: int
+    cpu_request_millicores: int
+    cpu_limit_millicores: int
+    memory_request_mib: int
+    memory_limit_mib: int
+    autoscale: tuple[int, int, int] | None = None  # minimum, maximum, target CPU percent
+    healthcheck: HealthCheckSpec | None = None
+    max_surge: str = "25%"
+    max_unavailable: str = "0"
+    restarted_at: str = ""
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    name: str
+    uid: str
+    namespace: str
+    release: int
+    image: str
+    config: dict[str, str] = field(default_factory=dict)
+    processes: tuple[ProcessSpec, ...] = ()
+
+
+def labels(spec: AppSpec, process: str | None = None) -> dict[str, str]:
+    owned = {MANAGED_BY: MANAGER, APP_LABEL: spec.name, APP_UID_LABEL: spec.uid}
+    return owned | ({PROCESS_LABEL: process} if process else {})
+
+
+def deployment_name(app: str, process: str) -> str:
+    return f"{app}-{process}"
+
+
+def cpu(millicores: int) -> str:
+    """In the API server's canonical form, so a live object compares equal to what was sent."""
+    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
+
+
+def memory(mib: int) -> str:
+    return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
+
+
+def int_or_percent(value: str) -> int | str:
+    return value if value.endswith("%") else int(value)
+
+
+def config_hash(config: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def namespace(spec: AppSpec) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": spec.namespace, "labels": labels(spec)},
+    }
+
+
+def config_secret(spec: AppSpec) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": f"{spec.name}-config", "namespace": spec.namespace,
+                     "labels": labels(spec)},
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(spec.config.items())},
+    }  # fmt: skip
+
+
+def _probe(check: HealthCheckSpec, failure_threshold: int) -> Manifest:
+    action: Manifest
+    if check.kind == "http":
+        action = {"httpGet": {"path": check.path or "/", "port": WEB_PORT}}
+    elif check.kind == "tcp":
+        action = {"tcpSocket": {"port": WEB_PORT}}
+    else:
+        action = {"exec": {"command": ["/bin/sh", "-c", check.command]}}
+    return action | {
+        "initialDelaySeconds": check.initial_delay,
+        "timeoutSeconds": check.timeout,
+        "periodSeconds": 10,
+        "failureThreshold": failure_threshold,
+    }
+
+
+def _container(spec: AppSpec, process: ProcessSpec) -> Manifest:
+    env = [
+        {"name": "PAAS_APP", "value": spec.name},
+        {"name": "PAAS_PROCESS_TYPE", "value": process.name},
+        {"name": "PAAS_RELEASE_VERSION", "value": f"v{spec.release}"},
+    ]
+    container: Manifest = {
+        "name": process.name,
+        "image": spec.image,
+        "envFrom": [{"secretRef": {"name": f"{spec.name}-config"}}],
+        "env": env,
+        "resources": {
+            "requests": {"cpu": cpu(process.cpu_request_millicores),
+                         "memory": memory(process.memory_request_mib)},
+            "limits": {"cpu": cpu(process.cpu_limit_millicores),
+                       "memory": memory(process.memory_limit_mib)},
+        },
+    }  # fmt: skip
+    if process.command:
+        # As on Heroku, a Procfile command runs through a shell: $PORT, pipes and && work.
+        container["command"] = ["/bin/sh", "-c", process.command]
+    if process.name == "web":
+        env.insert(0, {"name": "PORT", "value": str(WEB_PORT)})
+        container["ports"] = [{"name": "web", "containerPort": WEB_PORT}]
+    if process.healthcheck:
+        container["readinessProbe"] = _probe(process.healthcheck, failure_threshold=3)
+        # Liveness tolerates more failures than readiness: a slow dyno leaves the rotation
+        # well before it is killed.
+        container["livenessProbe"] = _probe(process.healthcheck, failure_threshold=6)
+    return container
+
+
+def deployment(spec: AppSpec, process: ProcessSpec) -> Manifest:
+    annotations = {CONFIG_HASH: config_hash(spec.config)}
+    if process.restarted_at:
+        annotations[RESTARTED_AT] = process.restarted_at
+    selector = {APP_LABEL: spec.name, PROCESS_LABEL: process.name}
+    body: Manifest = {
+        "selector": {"matchLabels": selector},
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {
+                "maxSurge": int_or_percent(process.max_surge),
+                "maxUnavailable": int_or_percent(process.max_unavailable),
+            },
+        },
+        "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
+        "revisionHistoryLimit": 5,
+        "template": {
+            "metadata": {
+                "labels": labels(spec, process.name) | {RELEASE_LABEL: str(spec.release)},
+                "annotations": annotations,
+            },
+            "spec": {
+                "containers": [_container(spec, process)],
+                "enableServiceLinks": False,
+                "terminationGracePeriodSeconds": 30,
+            },
+        },
+    }
+    if process.autoscale is None:
+        # With autoscaling the HPA owns the count; leaving replicas out keeps us from fighting it.
+        body = {"replicas": process.quantity} | body
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": deployment_name(spec.name, process.name),
+                     "namespace": spec.namespace, "labels": labels(spec, process.name)},
+        "spec": body,
+    }  # fmt: skip
+
+
+def web_service(spec: AppSpec) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": spec.name, "namespace": spec.namespace,
+                     "labels": labels(spec, "web")},
+        "spec": {
+            "selector": {APP_LABEL: spec.name, PROCESS_LABEL: "web"},
+            "ports": [{"name": "http", "port": 80, "targetPort": WEB_PORT}],
+        },
+    }  # fmt: skip
+
+
+def autoscaler(spec: AppSpec, process: ProcessSpec) -> Manifest:
+    assert process.autoscale is not None
+    minimum, maximum, cpu_percent = process.autoscale
+    name = deployment_name(spec.name, process.name)
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "namespace": spec.namespace,
+                     "labels": labels(spec, process.name)},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": minimum,
+            "maxReplicas": maximum,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_percent},
+            }}],
+        },
+    }  # fmt: skip
+
+
+def desired_objects(spec: AppSpec) -> list[Manifest]:
+    """Everything the app should have on the cluster, namespace first so it exists before the
+    objects in it. An app with no image yet has no dynos to run."""
+    objects = [namespace(spec), config_secret(spec)]
+    if not spec.image:
+        return objects
+    for process in spec.processes:
+        objects.append(deployment(spec, process))
+        if process.autoscale is not None:
+            objects.append(autoscaler(spec, process))
+    if any(p.name == "web" for p in spec.processes):
+        objects.append(web_service(spec))
+    return objects

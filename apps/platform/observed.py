@@ -1,0 +1,132 @@
+"""The observed state, written back into the records: per process type rollout counts, dynos,
+and the outcome of operations waiting for their rollout.
+
+Called by the watcher on every event and by the periodic resync, so a lost event is repaired.
+Writes happen only when something changed: a quiet cluster causes no database writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.kube.manifests import PROCESS_LABEL
+from apps.kube.status import dyno_state, rollout
+from apps.platform.models import App, Dyno, Operation, ProcessStatus
+
+ROLLOUT_FIELDS = (
+    "generation", "observed_generation", "desired", "current", "updated", "ready", "available",
+    "state", "message",
+)  # fmt: skip
+
+
+def record_deployments(app: App, deployments: Iterable[dict[str, Any]]) -> bool:
+    """Stores the rollout of each of the app's Deployments; forgets the ones that are gone.
+    Returns whether anything changed."""
+    seen = {d["metadata"]["labels"].get(PROCESS_LABEL, ""): rollout(d) for d in deployments}
+    stored = {s.name: s for s in app.process_statuses.all()}
+    changed = False
+    for name, observed in seen.items():
+        values = {f: getattr(observed, f) for f in ROLLOUT_FIELDS}
+        status = stored.get(name)
+        if status is None:
+            ProcessStatus.objects.create(app=app, name=name, **values)
+            changed = True
+        elif any(getattr(status, f) != v for f, v in values.items()):
+            ProcessStatus.objects.filter(pk=status.pk).update(changed=timezone.now(), **values)
+            changed = True
+    gone = [s.pk for name, s in stored.items() if name not in seen]
+    if gone:
+        ProcessStatus.objects.filter(pk__in=gone).delete()
+        changed = True
+    return changed
+
+
+def record_deployment(app: App, deployment: dict[str, Any], *, deleted: bool = False) -> None:
+    """One watch event: the same as record_deployments, for a single process type."""
+    name = deployment["metadata"]["labels"].get(PROCESS_LABEL, "")
+    if deleted:
+        ProcessStatus.objects.filter(app=app, name=name).delete()
+        return
+    observed = rollout(deployment)
+    values = {f: getattr(observed, f) for f in ROLLOUT_FIELDS}
+    ProcessStatus.objects.update_or_create(app=app, name=name, defaults=values)
+
+
+def record_pod(app: App, pod: dict[str, Any]) -> None:
+    """Creates or updates the pod's dyno; a new dyno takes the lowest free number of its type,
+    so names run web.1, web.2, ... and stay the same for the pod's life."""
+    meta = pod["metadata"]
+    observed = dyno_state(pod)
+    values = {
+        "process_type": observed.process_type, "pod_name": meta["name"],
+        "release": observed.release, "state": observed.state, "ready": observed.ready,
+        "restarts": observed.restarts, "reason": observed.reason,
+        "message": observed.message[:2000], "created": observed.created,
+    }  # fmt: skip
+    with transaction.atomic():
+        dyno = Dyno.objects.select_for_update().filter(pod_uid=meta["uid"]).first()
+        if dyno is not None:
+            if any(getattr(dyno, f) != v for f, v in values.items()):
+                Dyno.objects.filter(pk=dyno.pk).update(changed=timezone.now(), **values)
+            return
+        taken = set(
+            Dyno.objects.filter(app=app, process_type=observed.process_type).values_list(
+                "number", flat=True
+            )
+        )
+        number = next(n for n in range(1, len(taken) + 2) if n not in taken)
+        Dyno.objects.create(app=app, pod_uid=meta["uid"], number=number, **values)
+
+
+def forget_pods(app: App, keep_uids: Iterable[str] | None = None, *, uid: str = "") -> None:
+    """Drops the dyno of a deleted pod (uid), or every dyno whose pod is not in keep_uids."""
+    dynos = Dyno.objects.filter(app=app)
+    if uid:
+        dynos.filter(pod_uid=uid).delete()
+    elif keep_uids is not None:
+        dynos.exclude(pod_uid__in=list(keep_uids)).delete()
+
+
+def _failure(app: App, operation: Operation, statuses: dict[str, ProcessStatus]) -> str:
+    for name in operation.applied:
+        status = statuses.get(name)
+        if status is not None and status.state == ProcessStatus.State.FAILED:
+            return f"{name}: {status.message}"
+    release = operation.release.version if operation.release else None
+    failing = app.dynos.filter(process_type__in=list(operation.applied)).exclude(reason="")
+    if release is not None:
+        failing = failing.filter(release=release)
+    dyno = failing.order_by("process_type", "number").first()
+    if dyno is not None:
+        return f"{dyno.name}: {dyno.reason}. {dyno.message}".strip()
+    return ""
+
+
+def settle_operations(app: App) -> None:
+    """Ends each operation that was waiting for its rollout: succeeded once every Deployment it
+    changed has rolled out that generation, failed with the reason once one cannot."""
+    waiting = list(
+        app.operations.filter(status=Operation.Status.ROLLING_OUT).select_related("release")
+    )
+    if not waiting:
+        return
+    statuses = {s.name: s for s in app.process_statuses.all()}
+    for operation in waiting:
+        failure = _failure(app, operation, statuses)
+        done = all(
+            (s := statuses.get(name)) is not None
+            and s.generation >= generation
+            and s.observed_generation >= generation
+            and s.state == ProcessStatus.State.COMPLETE
+            for name, generation in operation.applied.items()
+        )
+        if failure or done:
+            status = Operation.Status.FAILED if failure else Operation.Status.SUCCEEDED
+            # Compare-and-swap: the watcher and the resync may both settle the same operation.
+            Operation.objects.filter(pk=operation.pk, status=Operation.Status.ROLLING_OUT).update(
+                status=status, error=failure, finished=timezone.now(), updated=timezone.now()
+            )

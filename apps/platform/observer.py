@@ -1,0 +1,107 @@
+"""The watcher: streams Deployment and Pod changes from the cluster into the records as they
+happen, so a pod turning Ready shows within a moment, not at the next resync.
+
+Each kind is listed, then watched from the list's resourceVersion; when the watch ends or the
+version expires (410 Gone) it lists again, so no event is lost for longer than one reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import close_old_connections
+
+from apps.kube.adapter import KINDS, POD, Cluster, Kind
+from apps.kube.manifests import APP_UID_LABEL
+from apps.platform.models import App
+from apps.platform.observed import (
+    forget_pods,
+    record_deployment,
+    record_deployments,
+    record_pod,
+    settle_operations,
+)
+
+log = logging.getLogger(__name__)
+Manifest = dict[str, Any]
+WATCH_SECONDS = 240
+
+
+class Observer:
+    def __init__(self, kube: Cluster) -> None:
+        self.kube = kube
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        threads = [
+            threading.Thread(target=self._loop, args=(kind,), name=f"watch-{kind.plural}",
+                             daemon=True)
+            for kind in (KINDS["Deployment"], POD)
+        ]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        self.stopping.wait()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _loop(self, kind: Kind) -> None:
+        while not self.stopping.is_set():
+            try:
+                version = self._relist(kind)
+                for event in self._events(kind, version):
+                    self._handle(kind, event["type"], event["object"])
+            except Exception:
+                log.exception("watching %s failed; listing again", kind.plural)
+                self.stopping.wait(1)
+            finally:
+                close_old_connections()
+
+    def _relist(self, kind: Kind) -> str:
+        items, version = self.kube.list_with_version(kind.kind)
+        by_app: dict[str, list[Manifest]] = defaultdict(list)
+        for item in items:
+            by_app[item["metadata"].get("labels", {}).get(APP_UID_LABEL, "")].append(item)
+        for app in App.objects.all():
+            found = by_app.get(str(app.uid), [])
+            if kind is POD:
+                forget_pods(app, [i["metadata"]["uid"] for i in found])
+                for item in found:
+                    record_pod(app, item)
+            else:
+                record_deployments(app, found)
+            settle_operations(app)
+        return version
+
+    def _events(self, kind: Kind, version: str) -> Iterator[dict[str, Any]]:
+        for event in self.kube.watch(kind.kind, version, seconds=WATCH_SECONDS):
+            if self.stopping.is_set():
+                return
+            yield event
+
+    def _handle(self, kind: Kind, event_type: str, obj: Manifest) -> None:
+        if event_type == "BOOKMARK":
+            return
+        uid = obj["metadata"].get("labels", {}).get(APP_UID_LABEL, "")
+        app = App.objects.filter(uid=uid).first() if uid else None
+        if app is None:
+            return
+        deleted = event_type == "DELETED"
+        if kind is POD:
+            if deleted:
+                forget_pods(app, uid=obj["metadata"]["uid"])
+            else:
+                record_pod(app, obj)
+        else:
+            record_deployment(app, obj, deleted=deleted)
+        settle_operations(app)
+
+
+def observer() -> Observer:
+    from apps.kube.client import api_client
+
+    return Observer(Cluster(api_client()))

@@ -1,0 +1,36 @@
+"""Celery tasks: each takes ids, fetches, and calls one reconcile function.
+
+Temporary cluster errors are retried with backoff for as long as it takes; the periodic resync
+would find the change anyway, the retry just converges sooner once the cluster is back.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.kube.adapter import TemporaryError, cluster
+from apps.platform import reconcile
+from apps.platform.locks import resync_lock
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(TemporaryError,), retry_backoff=1, retry_backoff_max=30,
+    retry_jitter=True, max_retries=None,
+)  # fmt: skip
+def reconcile_app(app_id: int) -> None:
+    reconcile.reconcile_app(app_id, kube=cluster())
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(TemporaryError,), retry_backoff=1, retry_backoff_max=30,
+    retry_jitter=True, max_retries=None,
+)  # fmt: skip
+def teardown_app(app_uid: str) -> None:
+    reconcile.teardown(cluster(), app_uid)
+
+
+@shared_task(acks_late=True)
+def resync() -> None:
+    with resync_lock() as held:
+        if held:  # another worker is mid-cycle; this one would only repeat it
+            reconcile.resync(cluster())

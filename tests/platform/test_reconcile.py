@@ -1,0 +1,377 @@
+"""The reconciler against the real local cluster: services change the records, a reconcile makes
+the cluster hold exactly the manifests expected, and kwok's pods reach Ready."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+from kubernetes import client
+
+from apps.kube.adapter import Cluster
+from apps.kube.manifests import CONFIG_HASH, RESTARTED_AT, Manifest
+from apps.platform.models import Activity, App, Dyno, DynoSize, Operation, ProcessStatus
+from apps.platform.observed import forget_pods, record_deployments, record_pod, settle_operations
+from apps.platform.reconcile import reconcile_app, resync, teardown
+from apps.platform.services import (
+    ProcessChange,
+    app_create,
+    app_destroy,
+    autoscale_update,
+    config_update,
+    dyno_restart,
+    formation_update,
+    process_settings_update,
+    release_deploy,
+    release_rollback,
+)
+from tests.helpers import wait_until
+
+IMAGE = "registry.example.com/shop:v1"
+
+
+@pytest.fixture
+def kube(kube_api: client.ApiClient) -> Cluster:
+    return Cluster(kube_api)
+
+
+@pytest.fixture
+def shop(alice, team, kube):
+    """An app with a unique name (the cluster outlives each test's database), torn down after."""
+    app = app_create(actor=alice, team=team, name=f"shop-{uuid.uuid4().hex[:8]}")
+    formation_update(
+        actor=alice, app=app,
+        changes=[ProcessChange("web", quantity=2, command="bin/web --port $PORT"),
+                 ProcessChange("worker", quantity=1, command="bin/worker")],
+    )  # fmt: skip
+    release_deploy(actor=alice, app=app, image=IMAGE)
+    yield app
+    teardown(kube, str(app.uid))
+
+
+def observe(app: App, kube: Cluster) -> None:
+    """What the watcher does for one app: record Deployments and pods, settle operations."""
+    record_deployments(app, kube.list_owned("Deployment", namespace=app.namespace))
+    pods = kube.list_owned("Pod", namespace=app.namespace)
+    forget_pods(app, [p["metadata"]["uid"] for p in pods])
+    for pod in pods:
+        record_pod(app, pod)
+    settle_operations(app)
+
+
+def settled(app: App, kube: Cluster) -> list[Operation]:
+    """Observes until no operation of the app is active, and returns them all."""
+
+    def probe() -> list[Operation]:
+        observe(app, kube)
+        operations = list(app.operations.all())
+        return [] if any(o.status in Operation.ACTIVE for o in operations) else operations
+
+    return wait_until(probe, timeout=60, interval=0.3, what=f"{app.name} to settle")
+
+
+def deployment(kube: Cluster, app: App, process: str) -> Manifest:
+    [found] = kube.list_owned(
+        "Deployment", namespace=app.namespace, selector=f"paas.dev/process-type={process}"
+    )
+    return found
+
+
+def writes(kube: Cluster) -> int:
+    return sum(n for (verb, _), n in kube.requests.items() if verb in ("apply", "delete"))
+
+
+def test_reconcile_creates_exactly_the_expected_objects(shop, kube):
+    assert reconcile_app(shop.pk, kube=kube)
+
+    objects = {
+        (o["kind"], o["metadata"]["name"])
+        for kind in ("Namespace", "Secret", "Service", "Deployment", "HorizontalPodAutoscaler")
+        for o in kube.list_owned(kind, selector=f"paas.dev/app={shop.name}")
+    }
+    assert objects == {
+        ("Namespace", shop.namespace),
+        ("Secret", f"{shop.name}-config"),
+        ("Service", shop.name),
+        ("Deployment", f"{shop.name}-web"),
+        ("Deployment", f"{shop.name}-worker"),
+    }
+    web = deployment(kube, shop, "web")
+    assert web["spec"]["replicas"] == 2
+    container = web["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == IMAGE
+    assert container["command"] == ["/bin/sh", "-c", "bin/web --port $PORT"]
+    assert container["envFrom"] == [{"secretRef": {"name": f"{shop.name}-config"}}]
+    assert container["resources"]["requests"] == {"cpu": "100m", "memory": "512Mi"}
+    assert {"name": "PORT", "value": "5000"} in container["env"]
+    assert deployment(kube, shop, "worker")["spec"]["replicas"] == 1
+
+
+def test_operations_succeed_once_every_dyno_is_ready(shop, kube):
+    reconcile_app(shop.pk, kube=kube)
+
+    operations = settled(shop, kube)
+
+    assert {o.status for o in operations} <= {"succeeded", "superseded"}
+    assert operations[0].status == "succeeded"
+    web = ProcessStatus.objects.get(app=shop, name="web")
+    assert (web.desired, web.updated, web.ready, web.available) == (2, 2, 2, 2)
+    assert sorted(d.name for d in Dyno.objects.filter(app=shop)) == ["web.1", "web.2", "worker.1"]
+    assert all(d.state == "up" and d.ready for d in Dyno.objects.filter(app=shop))
+
+
+def test_reconciling_again_sends_no_write_request(shop, kube, kube_api):
+    reconcile_app(shop.pk, kube=kube)
+    settled(shop, kube)
+
+    again = Cluster(kube_api)
+    reconcile_app(shop.pk, kube=again)
+
+    assert writes(again) == 0
+    assert sum(again.requests.values()) == 5  # one LIST per kind
+
+
+def test_config_change_rolls_the_dynos_with_the_new_secret(shop, alice, kube):
+    reconcile_app(shop.pk, kube=kube)
+    before = deployment(kube, shop, "web")
+
+    config_update(actor=alice, app=shop, changes={"DATABASE_URL": "postgres://db/shop"})
+    reconcile_app(shop.pk, kube=kube)
+
+    after = deployment(kube, shop, "web")
+    [secret] = kube.list_owned("Secret", namespace=shop.namespace)
+    assert base64.b64decode(secret["data"]["DATABASE_URL"]) == b"postgres://db/shop"
+    hashes = [
+        d["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH] for d in (before, after)
+    ]
+    assert hashes[0] != hashes[1]
+    assert after["metadata"]["generation"] == before["metadata"]["generation"] + 1
+    assert settled(shop, kube)[0].status == "succeeded"
+
+
+def test_unset_removes_the_key_from_the_secret(shop, alice, kube):
+    config_update(actor=alice, app=shop, changes={"A": "1", "B": "2"})
+    reconcile_app(shop.pk, kube=kube)
+
+    config_update(actor=alice, app=shop, changes={"A": None})
+    reconcile_app(shop.pk, kube=kube)
+
+    [secret] = kube.list_owned("Secret", namespace=shop.namespace)
+    assert sorted(secret["data"]) == ["B"]
+
+
+def test_scaling_changes_replicas_and_size(shop, alice, kube):
+    reconcile_app(shop.pk, kube=kube)
+
+    formation_update(
+        actor=alice, app=shop, changes=[ProcessChange("web", quantity=4, size="standard-2x")]
+    )
+    reconcile_app(shop.pk, kube=kube)
+
+    web = deployment(kube, shop, "web")
+    assert web["spec"]["replicas"] == 4
+    resources = web["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources == {
+        "requests": {"cpu": "500m", "memory": "1Gi"},
+        "limits": {"cpu": "2", "memory": "1Gi"},
+    }
+    settled(shop, kube)
+    assert Dyno.objects.filter(app=shop, process_type="web", ready=True).count() == 4
+
+
+def test_rollback_restores_image_and_config_keeping_formation(shop, alice, kube):
+    config_update(actor=alice, app=shop, changes={"MODE": "old"})
+    good = shop.releases.first()
+    release_deploy(actor=alice, app=shop, image="registry.example.com/shop:v2")
+    config_update(actor=alice, app=shop, changes={"MODE": "new"})
+    formation_update(actor=alice, app=shop, changes=[ProcessChange("web", quantity=3)])
+
+    release_rollback(actor=alice, app=shop, version=good.version)
+    reconcile_app(shop.pk, kube=kube)
+
+    web = deployment(kube, shop, "web")
+    assert web["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
+    assert web["spec"]["replicas"] == 3
+    [secret] = kube.list_owned("Secret", namespace=shop.namespace)
+    assert base64.b64decode(secret["data"]["MODE"]) == b"old"
+
+
+def test_restarting_a_process_type_rolls_it_and_leaves_the_others(shop, alice, kube):
+    reconcile_app(shop.pk, kube=kube)
+    settled(shop, kube)
+    worker_generation = deployment(kube, shop, "worker")["metadata"]["generation"]
+
+    dyno_restart(actor=alice, app=shop, target="web")
+    reconcile_app(shop.pk, kube=kube)
+
+    web = deployment(kube, shop, "web")
+    assert RESTARTED_AT in web["spec"]["template"]["metadata"]["annotations"]
+    assert deployment(kube, shop, "worker")["metadata"]["generation"] == worker_generation
+    assert settled(shop, kube)[0].status == "succeeded"
+
+
+def test_restarting_one_dyno_replaces_only_its_pod(shop, alice, kube):
+    reconcile_app(shop.pk, kube=kube)
+    settled(shop, kube)
+    web1 = Dyno.objects.get(app=shop, process_type="web", number=1)
+    web2 = Dyno.objects.get(app=shop, process_type="web", number=2)
+
+    dyno_restart(actor=alice, app=shop, target="web.2")
+    reconcile_app(shop.pk, kube=kube)
+
+    def replaced() -> bool:
+        observe(shop, kube)
+        pods = {d.pod_name for d in Dyno.objects.filter(app=shop, process_type="web", ready=True)}
+        return len(pods) == 2 and web2.pod_name not in pods
+
+    wait_until(replaced, timeout=30, interval=0.3, what="web.2 to be replaced")
+    assert Dyno.objects.get(pod_uid=web1.pod_uid).number == 1
+    assert Dyno.objects.get(app=shop, process_type="web", number=2).pod_uid != web2.pod_uid
+
+
+def test_restarting_an_unknown_dyno_is_refused(shop, alice):
+    with pytest.raises(ValidationError, match=r"no dyno web\.9"):
+        dyno_restart(actor=alice, app=shop, target="web.9")
+
+
+def test_autoscaling_hands_the_count_to_an_hpa_and_back(shop, alice, kube):
+    reconcile_app(shop.pk, kube=kube)
+
+    autoscale_update(actor=alice, app=shop, process="web", minimum=3, maximum=6)
+    reconcile_app(shop.pk, kube=kube)
+
+    [hpa] = kube.list_owned("HorizontalPodAutoscaler", namespace=shop.namespace)
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 6)
+    # The count never drops to the API default of 1 on the way: it was handed over, then the
+    # HPA raises it to its minimum.
+    assert deployment(kube, shop, "web")["spec"]["replicas"] in (2, 3)
+    wait_until(lambda: deployment(kube, shop, "web")["spec"]["replicas"] == 3,
+               timeout=60, what="the HPA to scale web to its minimum")  # fmt: skip
+    with pytest.raises(ValidationError, match="autoscaled between 3 and 6"):
+        formation_update(actor=alice, app=shop, changes=[ProcessChange("web", quantity=1)])
+
+    autoscale_update(actor=alice, app=shop, process="web", minimum=None, maximum=None)
+    reconcile_app(shop.pk, kube=kube)
+
+    assert kube.list_owned("HorizontalPodAutoscaler", namespace=shop.namespace) == []
+    assert deployment(kube, shop, "web")["spec"]["replicas"] == 3
+
+
+def test_health_checks_and_rolling_update_settings_reach_the_deployment(shop, alice, kube):
+    process_settings_update(
+        actor=alice, app=shop, process="web", healthcheck="http", healthcheck_path="/health",
+        initial_delay=5, max_surge="1", max_unavailable="0",
+    )  # fmt: skip
+    reconcile_app(shop.pk, kube=kube)
+
+    web = deployment(kube, shop, "web")
+    container = web["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"] == {
+        "path": "/health",
+        "port": 5000,
+        "scheme": "HTTP",
+    }
+    assert container["livenessProbe"]["initialDelaySeconds"] == 5
+    assert web["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    assert (
+        "readinessProbe"
+        not in deployment(kube, shop, "worker")["spec"]["template"]["spec"]["containers"][0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"healthcheck": "http", "healthcheck_path": "health"}, "must start with /"),
+        ({"healthcheck": "command", "healthcheck_command": " "}, "needs a command"),
+        ({"healthcheck": "ping"}, "Unknown health check"),
+        ({"max_surge": "0", "max_unavailable": "0"}, "cannot both be 0"),
+        ({"max_surge": "many"}, "number of dynos"),
+    ],
+)
+def test_bad_process_settings_are_refused_and_nothing_changes(shop, alice, settings, message):
+    with pytest.raises(ValidationError, match=message):
+        process_settings_update(actor=alice, app=shop, process="web", **settings)
+    web = shop.process_types.get(name="web")
+    assert (web.healthcheck, web.max_surge) == ("none", "25%")
+
+
+def test_unschedulable_dynos_fail_the_operation_with_the_reason(shop, alice, kube):
+    DynoSize.objects.create(
+        name="enormous", cpu_request_millicores=64000, cpu_limit_millicores=64000,
+        memory_request_mib=1024, memory_limit_mib=1024,
+    )  # fmt: skip
+    reconcile_app(shop.pk, kube=kube)
+    settled(shop, kube)
+
+    operation = formation_update(
+        actor=alice, app=shop, changes=[ProcessChange("worker", size="enormous")]
+    )
+    reconcile_app(shop.pk, kube=kube)
+
+    settled(shop, kube)
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert operation.error.startswith("worker.")
+    assert "Not schedulable" in operation.error
+    assert "Insufficient cpu" in operation.error
+
+
+def test_resync_repairs_drift_made_by_hand_and_records_it(shop, kube, kube_api):
+    reconcile_app(shop.pk, kube=kube)
+    apps_api = client.AppsV1Api(kube_api)
+    apps_api.patch_namespaced_deployment_scale(
+        f"{shop.name}-web", shop.namespace, {"spec": {"replicas": 7}}
+    )
+    client.CoreV1Api(kube_api).delete_namespaced_service(shop.name, shop.namespace)
+
+    report = resync(kube)
+
+    assert shop.name in report.reconciled
+    assert deployment(kube, shop, "web")["spec"]["replicas"] == 2
+    assert kube.list_owned("Service", namespace=shop.namespace)
+    repair = Activity.objects.get(app=shop, action="drift.repair")
+    assert repair.before["changed"][f"Deployment/{shop.name}-web"] == [".spec.replicas"]
+    assert repair.before["changed"][f"Service/{shop.name}"] == ["(missing)"]
+
+
+def test_resync_of_a_converged_cluster_writes_nothing(shop, kube, kube_api):
+    reconcile_app(shop.pk, kube=kube)
+    settled(shop, kube)
+    resync(kube)  # deletes what earlier tests' apps left, whose records are gone
+
+    again = Cluster(kube_api)
+    report = resync(again)
+
+    assert report.reconciled == []
+    assert writes(again) == 0
+    assert {kind: n for (verb, kind), n in again.requests.items() if verb == "list"} == {
+        "Namespace": 1, "Secret": 1, "Service": 1, "Deployment": 1, "HorizontalPodAutoscaler": 1
+    }  # fmt: skip
+
+
+def test_resync_deletes_what_apps_no_longer_in_the_records_left(shop, kube):
+    reconcile_app(shop.pk, kube=kube)
+    App.objects.filter(pk=shop.pk).delete()  # as if the teardown task had been lost
+
+    report = resync(kube)
+
+    assert shop.namespace in report.orphans_deleted
+
+
+def test_destroy_deletes_the_namespace(shop, alice, kube):
+    reconcile_app(shop.pk, kube=kube)
+    uid, namespace = str(shop.uid), shop.namespace
+
+    app_destroy(actor=alice, app=shop)
+    teardown(kube, uid)  # what the task does once the destroy commits
+
+    def gone() -> bool:
+        found = kube.list_owned("Namespace", selector=f"paas.dev/app-uid={uid}")
+        return not found or found[0]["status"].get("phase") == "Terminating"
+
+    wait_until(gone, timeout=30, what=f"{namespace} to be deleted")
+    assert not App.objects.filter(uid=uid).exists()
+    assert Activity.objects.filter(app_name=namespace.removeprefix("app-"), action="app.destroy")
