@@ -56,37 +56,75 @@ def redis_client() -> Iterator[redis.Redis]:
     connection.close()
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[str]:
-    """A real Celery worker process consuming from the test Redis, on the test database."""
+def test_database_env() -> dict[str, str]:
+    """The environment for a process of ours that must use the test database."""
     db = settings.DATABASES["default"]
-    env = os.environ | {
+    return os.environ | {
         "DATABASE_URL": (
             f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         ),
     }
+
+
+def start_worker(
+    log_name: str, *, resync_seconds: int | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A Celery worker process on the test database; returns (process, hostname) once it
+    answers a ping. With resync_seconds it also runs the scheduler, resyncing that often."""
     hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
     ARTIFACTS.mkdir(exist_ok=True)
-    with open(ARTIFACTS / "celery-worker.log", "wb") as log:
+    extra, env = [], {}
+    if resync_seconds is not None:
+        extra = ["--beat", "--schedule", str(ARTIFACTS / f"beat-{hostname}")]
+        env = {"RESYNC_SECONDS": str(resync_seconds)}
+    log = open(ARTIFACTS / log_name, "ab")  # noqa: SIM115 - the process writes it until it ends
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "paas", "worker", "--loglevel", "INFO",
+         "--concurrency", "2", "--hostname", hostname, "--without-gossip", "--without-mingle",
+         *extra],
+        cwd=ROOT, env=test_database_env() | env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so a test can kill it whole
+    )  # fmt: skip
+    wait_until(
+        lambda: (
+            process.poll() is not None
+            or celery_app.control.ping(destination=[hostname], timeout=0.5)
+        ),
+        timeout=60,
+        what="the Celery worker to answer a ping",
+    )
+    assert process.poll() is None, f"the Celery worker exited; see {log_name}"
+    return process, hostname
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[str]:
+    """A real Celery worker process consuming from the test Redis, on the test database."""
+    process, hostname = start_worker("celery-worker.log")
+    yield hostname
+    stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def observer_process(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
+    """The cluster watcher (`manage.py observe`) on the test database."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(ARTIFACTS / "observer.log", "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "paas", "worker", "--loglevel", "INFO",
-             "--concurrency", "2", "--hostname", hostname, "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "manage.py", "observe"],
+            cwd=ROOT, env=test_database_env(), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        try:
-            wait_until(
-                lambda: (
-                    process.poll() is not None
-                    or celery_app.control.ping(destination=[hostname], timeout=0.5)
-                ),
-                timeout=60,
-                what="the Celery worker to answer a ping",
-            )
-            assert process.poll() is None, "the Celery worker exited; see celery-worker.log"
-            yield hostname
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+    yield process
+    stop_process(process)
 
 
 CHROMIUM_ARGS = [

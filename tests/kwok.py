@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
+import signal
 import socket
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,3 +74,43 @@ class FollowedLog:
         with contextlib.suppress(OSError):
             self._response.connection.sock.shutdown(socket.SHUT_RDWR)
         self._response.release_conn()
+
+
+@contextlib.contextmanager
+def apiserver_stopped() -> Iterator[None]:
+    """Stops the local cluster's kube-apiserver for the duration, then starts it again with the
+    same command line and working folder, and waits until it answers."""
+    pid_file = (
+        Path(os.environ["PAAS_STATE_DIR"])
+        / "kwok/clusters"
+        / (f"paas-{os.environ.get('PAAS_PROFILE', 'test')}")
+        / "pids/kube-apiserver.pid"
+    )
+    pid = int(pid_file.read_text())
+    proc = Path(f"/proc/{pid}")
+    argv = [a.decode() for a in (proc / "cmdline").read_bytes().split(b"\0") if a]
+    cwd = os.readlink(proc / "cwd")
+    port = next(int(a.split("=", 1)[1]) for a in argv if a.startswith("--secure-port="))
+    os.kill(pid, signal.SIGTERM)
+    _wait_port(port, open_=False)
+    try:
+        yield
+    finally:
+        with open(Path(cwd) / "kube-apiserver.restarted.log", "ab") as log:
+            process = subprocess.Popen(
+                argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        # kwokctl stops the cluster by these pid files: keep them true.
+        pid_file.write_text(str(process.pid))
+        _wait_port(port, open_=True)
+
+
+def _wait_port(port: int, *, open_: bool, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(0.2)
+            if (sock.connect_ex(("127.0.0.1", port)) == 0) == open_:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"port {port} still {'closed' if open_ else 'open'} after {timeout}s")

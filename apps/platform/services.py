@@ -85,7 +85,8 @@ def _operation(
         app=app, kind=kind, release=release, created_by=_user(actor), **fields
     )
     app_id = app.pk
-    transaction.on_commit(lambda: tasks.reconcile_app.delay(app_id))
+    # robust: with the broker down the change is still accepted; the resync will find it.
+    transaction.on_commit(lambda: tasks.reconcile_app.delay(app_id), robust=True)
     return operation
 
 
@@ -230,7 +231,7 @@ def app_destroy(*, actor: User, app: App) -> None:
     _record(app, actor, "app.destroy", {"name": app.name, "team": app.team.name}, {})
     uid = str(app.uid)
     app.delete()
-    transaction.on_commit(lambda: tasks.teardown_app.delay(uid))
+    transaction.on_commit(lambda: tasks.teardown_app.delay(uid), robust=True)
 
 
 @transaction.atomic
