@@ -16,9 +16,10 @@ EXACT_FIELDS = frozenset({".data"})
 
 def differences(desired: Any, live: Any, path: str = "") -> list[str]:
     """The paths at which live differs from desired, such as `.spec.replicas`."""
+    if live is _MISSING and desired in ({}, []):
+        return []  # the API server leaves empty maps and lists out entirely
     if path in EXACT_FIELDS:
-        # The API server leaves an empty map out entirely.
-        return [] if desired == ({} if live is _MISSING else live) else [path]
+        return [] if desired == live else [path]
     if isinstance(desired, dict):
         if not isinstance(live, dict):
             return [path or "."]

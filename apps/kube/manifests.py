@@ -78,6 +78,8 @@ def cpu(millicores: int) -> str:
 
 
 def memory(mib: int) -> str:
+    if mib == 0:
+        return "0"
     return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
 
 

@@ -94,14 +94,16 @@ def dyno_state(pod: Manifest) -> DynoState:
         state = "stopping"
     elif scheduled.get("reason") == "Unschedulable":
         reason = "Not schedulable"
-        message = f"No node can run this dyno: {scheduled.get('message', '')}".strip()
-    for container in containers:
+        message = "No node can run this dyno" + (
+            f": {scheduled['message']}" if scheduled.get("message") else "."
+        )
+    for container in containers if state != "stopping" else []:
         waiting = container.get("state", {}).get("waiting") or {}
         terminated = container.get("state", {}).get("terminated") or {}
         if waiting.get("reason") in _WAITING:
             state, reason = "crashed", _WAITING[waiting["reason"]]
             message = waiting.get("message", "") or f"{reason} ({waiting['reason']})."
-        elif terminated and terminated.get("exitCode", 0) != 0 and state != "stopping":
+        elif terminated and terminated.get("exitCode", 0) != 0:
             state, reason = "crashed", f"Exited with status {terminated['exitCode']}"
             message = terminated.get("message", "") or terminated.get("reason", "")
     release = labels.get(RELEASE_LABEL, "")

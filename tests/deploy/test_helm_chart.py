@@ -37,7 +37,12 @@ def test_it_installs_and_every_workload_becomes_ready(kube_api, namespace):
         assert installed.returncode == 0, installed.stderr
         apps, core = client.AppsV1Api(kube_api), client.CoreV1Api(kube_api)
         deployments = {d.metadata.name: d for d in apps.list_namespaced_deployment(namespace).items}
-        assert set(deployments) == {f"{release}-web", f"{release}-worker", f"{release}-beat"}
+        assert set(deployments) == {
+            f"{release}-web",
+            f"{release}-worker",
+            f"{release}-beat",
+            f"{release}-observer",
+        }
         assert deployments[f"{release}-web"].status.ready_replicas == 3
         assert deployments[f"{release}-beat"].spec.strategy.type == "Recreate"
 

@@ -1,0 +1,391 @@
+"""Manifest builders: pure functions from an AppSpec to Kubernetes objects, no cluster needed."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from apps.kube import manifests as m
+from apps.kube.manifests import AppSpec, HealthCheckSpec, ProcessSpec
+
+
+def process(name: str = "web", **overrides: Any) -> ProcessSpec:
+    values: dict[str, Any] = {
+        "name": name,
+        "command": "",
+        "quantity": 2,
+        "cpu_request_millicores": 250,
+        "cpu_limit_millicores": 1000,
+        "memory_request_mib": 512,
+        "memory_limit_mib": 1024,
+    }
+    return ProcessSpec(**(values | overrides))
+
+
+def app(*processes: ProcessSpec, **overrides: Any) -> AppSpec:
+    values: dict[str, Any] = {
+        "name": "shop",
+        "uid": "0b7c9a4e-1111-2222-3333-444455556666",
+        "namespace": "paas-shop",
+        "release": 7,
+        "image": "registry.local/shop@sha256:abc",
+        "config": {"DATABASE_URL": "postgres://db/shop", "DEBUG": "0"},
+        "processes": processes,
+    }
+    return AppSpec(**(values | overrides))
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    result: dict[str, Any] = containers[0]
+    return result
+
+
+def config_hash_of(deployment: dict[str, Any]) -> str:
+    annotations: dict[str, str] = deployment["spec"]["template"]["metadata"]["annotations"]
+    return annotations[m.CONFIG_HASH]
+
+
+def env(deployment: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container(deployment)["env"]}
+
+
+# Quantities in the API server's canonical form.
+
+
+@pytest.mark.parametrize(
+    ("millicores", "expected"),
+    [(1000, "1"), (2000, "2"), (250, "250m"), (1500, "1500m"), (100, "100m"), (0, "0")],
+)
+def test_cpu_is_whole_cores_or_millicores(millicores, expected):
+    assert m.cpu(millicores) == expected
+
+
+@pytest.mark.parametrize(
+    ("mib", "expected"),
+    [(1024, "1Gi"), (2048, "2Gi"), (2560, "2560Mi"), (512, "512Mi"), (1536, "1536Mi"), (0, "0")],
+)
+def test_memory_is_whole_gibibytes_or_mebibytes(mib, expected):
+    assert m.memory(mib) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("25%", "25%"), ("100%", "100%"), ("0", 0), ("1", 1), ("3", 3)]
+)
+def test_int_or_percent_keeps_percentages_and_parses_counts(value, expected):
+    result = m.int_or_percent(value)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+def test_int_or_percent_rejects_garbage():
+    with pytest.raises(ValueError, match="invalid literal"):
+        m.int_or_percent("lots")
+
+
+# Config hash.
+
+
+def test_config_hash_is_stable_and_ignores_key_order():
+    first = m.config_hash({"A": "1", "B": "2"})
+    assert first == m.config_hash({"B": "2", "A": "1"})
+    assert len(first) == 16
+    int(first, 16)  # hexadecimal
+
+
+def test_config_hash_changes_with_a_value_or_a_key():
+    base = m.config_hash({"A": "1"})
+    assert m.config_hash({"A": "2"}) != base
+    assert m.config_hash({"A": "1", "B": ""}) != base
+    assert m.config_hash({}) != base
+
+
+def test_a_changed_config_changes_the_pod_template_hash_annotation():
+    web = process("web")
+    before = m.deployment(app(web, config={"A": "1"}), web)
+    same = m.deployment(app(web, config={"A": "1"}), web)
+    after = m.deployment(app(web, config={"A": "2"}), web)
+    assert config_hash_of(before) == config_hash_of(same) == m.config_hash({"A": "1"})
+    assert config_hash_of(after) != config_hash_of(before)
+    assert config_hash_of(after) == m.config_hash({"A": "2"})
+
+
+# desired_objects.
+
+
+def test_an_app_without_an_image_gets_only_namespace_and_secret():
+    objects = m.desired_objects(app(process("web"), process("worker"), image=""))
+    assert [o["kind"] for o in objects] == ["Namespace", "Secret"]
+
+
+def test_an_app_with_web_and_worker_gets_deployments_and_one_service_namespace_first():
+    objects = m.desired_objects(app(process("web"), process("worker")))
+    assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
+        ("Namespace", "paas-shop"),
+        ("Secret", "shop-config"),
+        ("Deployment", "shop-web"),
+        ("Deployment", "shop-worker"),
+        ("Service", "shop"),
+    ]
+
+
+def test_an_app_without_web_gets_no_service():
+    objects = m.desired_objects(app(process("worker"), process("clock")))
+    assert by_kind(objects, "Service") == []
+    assert len(by_kind(objects, "Deployment")) == 2
+
+
+def test_an_autoscaled_process_gets_an_hpa_and_no_replicas():
+    web = process("web", autoscale=(2, 10, 70))
+    worker = process("worker", quantity=3)
+    objects = m.desired_objects(app(web, worker))
+    deployments = {d["metadata"]["name"]: d for d in by_kind(objects, "Deployment")}
+    assert "replicas" not in deployments["shop-web"]["spec"]
+    assert deployments["shop-worker"]["spec"]["replicas"] == 3
+    hpas = by_kind(objects, "HorizontalPodAutoscaler")
+    assert [h["metadata"]["name"] for h in hpas] == ["shop-web"]
+
+
+def test_every_object_carries_the_ownership_labels():
+    spec = app(process("web", autoscale=(1, 3, 80)), process("worker"))
+    objects = m.desired_objects(spec)
+    assert {o["kind"] for o in objects} == {
+        "Namespace", "Secret", "Deployment", "HorizontalPodAutoscaler", "Service",
+    }  # fmt: skip
+    for obj in objects:
+        labels = obj["metadata"]["labels"]
+        assert labels[m.MANAGED_BY] == "paas", obj["kind"]
+        assert labels["app.kubernetes.io/managed-by"] == "paas"
+        assert labels["paas.dev/app"] == "shop"
+        assert labels["paas.dev/app-uid"] == spec.uid
+
+
+def test_namespaced_objects_live_in_the_app_namespace():
+    objects = m.desired_objects(app(process("web", autoscale=(1, 3, 80))))
+    for obj in objects[1:]:
+        assert obj["metadata"]["namespace"] == "paas-shop", obj["kind"]
+    assert "namespace" not in objects[0]["metadata"]
+
+
+# Deployment.
+
+
+def test_web_gets_port_env_and_container_port_5000():
+    web = m.deployment(app(process("web")), process("web"))
+    assert env(web)["PORT"] == "5000"
+    assert container(web)["env"][0] == {"name": "PORT", "value": "5000"}
+    assert container(web)["ports"] == [{"name": "web", "containerPort": 5000}]
+
+
+def test_worker_gets_no_port_env_and_no_container_port():
+    worker = m.deployment(app(process("worker")), process("worker"))
+    assert "PORT" not in env(worker)
+    assert "ports" not in container(worker)
+
+
+def test_deployment_env_names_the_app_process_and_release():
+    worker = m.deployment(app(process("worker")), process("worker"))
+    assert env(worker) == {
+        "PAAS_APP": "shop", "PAAS_PROCESS_TYPE": "worker", "PAAS_RELEASE_VERSION": "v7",
+    }  # fmt: skip
+    assert container(worker)["envFrom"] == [{"secretRef": {"name": "shop-config"}}]
+
+
+def test_deployment_container_resources_use_canonical_quantities():
+    worker = process(
+        "worker",
+        cpu_request_millicores=500,
+        cpu_limit_millicores=2000,
+        memory_request_mib=2560,
+        memory_limit_mib=4096,
+    )
+    resources = container(m.deployment(app(worker), worker))["resources"]
+    assert resources == {
+        "requests": {"cpu": "500m", "memory": "2560Mi"},
+        "limits": {"cpu": "2", "memory": "4Gi"},
+    }
+
+
+def test_a_command_runs_through_a_shell_and_no_command_keeps_the_image_default():
+    with_command = process("web", command="gunicorn app:app --bind 0.0.0.0:$PORT")
+    d = m.deployment(app(with_command), with_command)
+    assert container(d)["command"] == ["/bin/sh", "-c", "gunicorn app:app --bind 0.0.0.0:$PORT"]
+    assert "args" not in container(d)
+    without = m.deployment(app(process("web")), process("web"))
+    assert "command" not in container(without)
+
+
+def test_deployment_identity_selector_and_template_labels():
+    spec = app(process("worker"))
+    d = m.deployment(spec, process("worker"))
+    assert d["apiVersion"] == "apps/v1"
+    assert d["metadata"]["name"] == "shop-worker"
+    assert d["metadata"]["labels"][m.PROCESS_LABEL] == "worker"
+    selector = d["spec"]["selector"]["matchLabels"]
+    assert selector == {"paas.dev/app": "shop", "paas.dev/process-type": "worker"}
+    template_labels = d["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= template_labels.items()
+    assert template_labels[m.RELEASE_LABEL] == "7"
+    assert container(d)["name"] == "worker"
+    assert container(d)["image"] == spec.image
+
+
+def test_deployment_rolling_update_strategy_and_deadline():
+    worker = process("worker", max_surge="1", max_unavailable="25%")
+    spec = m.deployment(app(worker), worker)["spec"]
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": "25%"},
+    }
+    assert spec["progressDeadlineSeconds"] == 600
+    assert spec["template"]["spec"]["enableServiceLinks"] is False
+
+
+def test_default_strategy_surges_a_quarter_and_keeps_every_dyno():
+    rolling = m.deployment(app(process("web")), process("web"))["spec"]["strategy"]
+    assert rolling["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": 0}
+
+
+def test_restarted_at_is_annotated_only_when_set():
+    plain = m.deployment(app(process("web")), process("web"))
+    assert m.RESTARTED_AT not in plain["spec"]["template"]["metadata"]["annotations"]
+    restarted = process("web", restarted_at="2025-01-02T03:04:05Z")
+    d = m.deployment(app(restarted), restarted)
+    annotations = d["spec"]["template"]["metadata"]["annotations"]
+    assert annotations[m.RESTARTED_AT] == "2025-01-02T03:04:05Z"
+    assert m.CONFIG_HASH in annotations
+
+
+def test_the_same_spec_gives_equal_objects():
+    spec = app(process("web", autoscale=(1, 4, 60)), process("worker"))
+    assert m.desired_objects(spec) == m.desired_objects(spec)
+
+
+# Probes.
+
+
+def test_no_healthcheck_means_no_probes():
+    c = container(m.deployment(app(process("web")), process("web")))
+    assert "readinessProbe" not in c
+    assert "livenessProbe" not in c
+
+
+def test_http_healthcheck_probes_the_path_on_the_web_port():
+    check = HealthCheckSpec(kind="http", path="/health", initial_delay=5, timeout=3)
+    web = process("web", healthcheck=check)
+    c = container(m.deployment(app(web), web))
+    assert c["readinessProbe"] == {
+        "httpGet": {"path": "/health", "port": 5000},
+        "initialDelaySeconds": 5,
+        "timeoutSeconds": 3,
+        "periodSeconds": 10,
+        "failureThreshold": 3,
+    }
+    assert c["livenessProbe"] == c["readinessProbe"] | {"failureThreshold": 6}
+
+
+def test_http_healthcheck_with_an_empty_path_probes_the_root():
+    web = process("web", healthcheck=HealthCheckSpec(kind="http", path=""))
+    c = container(m.deployment(app(web), web))
+    assert c["readinessProbe"]["httpGet"]["path"] == "/"
+
+
+def test_tcp_healthcheck_opens_the_web_port():
+    web = process("web", healthcheck=HealthCheckSpec(kind="tcp"))
+    c = container(m.deployment(app(web), web))
+    assert c["readinessProbe"]["tcpSocket"] == {"port": 5000}
+    assert "httpGet" not in c["readinessProbe"]
+    assert c["livenessProbe"]["failureThreshold"] > c["readinessProbe"]["failureThreshold"]
+
+
+def test_command_healthcheck_runs_through_a_shell():
+    check = HealthCheckSpec(kind="command", command="test -f /tmp/ok")
+    worker = process("worker", healthcheck=check)
+    c = container(m.deployment(app(worker), worker))
+    assert c["readinessProbe"]["exec"] == {"command": ["/bin/sh", "-c", "test -f /tmp/ok"]}
+    assert c["livenessProbe"]["exec"] == c["readinessProbe"]["exec"]
+    assert c["readinessProbe"]["timeoutSeconds"] == 5
+    assert c["readinessProbe"]["initialDelaySeconds"] == 0
+
+
+# Service, autoscaler, secret.
+
+
+def test_web_service_routes_port_80_to_the_web_dynos():
+    service = m.web_service(app(process("web")))
+    assert service["apiVersion"] == "v1"
+    assert service["metadata"]["name"] == "shop"
+    assert service["metadata"]["labels"][m.PROCESS_LABEL] == "web"
+    assert service["spec"] == {
+        "selector": {"paas.dev/app": "shop", "paas.dev/process-type": "web"},
+        "ports": [{"name": "http", "port": 80, "targetPort": 5000}],
+    }
+
+
+def test_web_service_selector_matches_the_web_pod_template():
+    spec = app(process("web"))
+    selector = m.web_service(spec)["spec"]["selector"]
+    pod_labels = m.deployment(spec, process("web"))["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= pod_labels.items()
+
+
+def test_autoscaler_targets_the_deployment_with_bounds_and_cpu_target():
+    web = process("web", autoscale=(2, 8, 65))
+    hpa = m.autoscaler(app(web), web)
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["metadata"]["name"] == "shop-web"
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1", "kind": "Deployment", "name": "shop-web",
+    }  # fmt: skip
+    assert hpa["spec"]["minReplicas"] == 2
+    assert hpa["spec"]["maxReplicas"] == 8
+    assert hpa["spec"]["metrics"] == [
+        {
+            "type": "Resource",
+            "resource": {
+                "name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 65},
+            },
+        }
+    ]
+
+
+def test_autoscaler_refuses_a_process_without_autoscaling():
+    with pytest.raises(AssertionError):
+        m.autoscaler(app(process("web")), process("web"))
+
+
+def test_config_secret_holds_base64_values_sorted_by_key():
+    secret = m.config_secret(app(config={"ZED": "last", "API_KEY": "s3cr=t", "EMPTY": ""}))
+    assert secret["metadata"]["name"] == "shop-config"
+    assert secret["type"] == "Opaque"
+    assert list(secret["data"]) == ["API_KEY", "EMPTY", "ZED"]
+    decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert decoded == {"ZED": "last", "API_KEY": "s3cr=t", "EMPTY": ""}
+    assert secret["data"]["API_KEY"] == "czNjcj10"
+
+
+def test_config_secret_encodes_unicode_as_utf8():
+    secret = m.config_secret(app(config={"GREETING": "héllo ✓"}))
+    assert base64.b64decode(secret["data"]["GREETING"]).decode("utf-8") == "héllo ✓"
+
+
+def test_config_secret_without_config_has_empty_data():
+    assert m.config_secret(app(config={}))["data"] == {}
+
+
+def test_namespace_object():
+    ns = m.namespace(app())
+    assert ns == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "paas-shop", "labels": m.labels(app())},
+    }
+    assert m.PROCESS_LABEL not in ns["metadata"]["labels"]
