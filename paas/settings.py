@@ -99,6 +99,12 @@ CACHES = {
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
+# Results are opt-in: with the Redis backend every call of a task keeping its result subscribes
+# to a channel for it, which costs more than the publish itself.
+CELERY_TASK_IGNORE_RESULT = True
+# Celery closes the database connection after every task unless told to reuse it; reopening it
+# costs more than a whole scale. Connections still age out at CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -29,7 +29,8 @@ case $PAAS_PROFILE in
   test) _pg_port=54339 _redis_port=63809 ;;
   *) die "PAAS_PROFILE must be dev or test, not '$PAAS_PROFILE'" ;;
 esac
-STATE_DIR=${PAAS_STATE_DIR:-$ROOT/.state/$PAAS_PROFILE}
+# Absolute, since Redis and Postgres change folder before they open their files.
+STATE_DIR=$(realpath -ms "${PAAS_STATE_DIR:-$ROOT/.state/$PAAS_PROFILE}")
 PG_PORT=${PAAS_PG_PORT:-$_pg_port}
 REDIS_PORT=${PAAS_REDIS_PORT:-$_redis_port}
 CLUSTER_NAME=${PAAS_CLUSTER_NAME:-paas-$PAAS_PROFILE}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ class Cluster:
     def __init__(self, api: client.ApiClient) -> None:
         self.api = api
         self.requests: Counter[tuple[str, str]] = Counter()
+        self._counting = threading.Lock()
 
     def _send(
         self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None,
@@ -109,7 +111,8 @@ class Cluster:
         self, verb: str, kind: Kind, path: str, *, query: list[tuple[str, Any]] | None = None,
         body: Any = None, content_type: str = "application/json",
     ) -> Any:  # fmt: skip
-        self.requests[(verb, kind.kind)] += 1
+        with self._counting:
+            self.requests[(verb, kind.kind)] += 1
         method = {"apply": "PATCH", "delete": "DELETE", "list": "GET"}[verb]
         data = self._send(method, path, query=query, body=body, content_type=content_type).read()
         return json.loads(data) if data else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.platform.validators import validate_app_name, validate_process_type
@@ -34,6 +35,12 @@ class DynoSize(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if not 0 < self.cpu_request_millicores <= self.cpu_limit_millicores:
+            raise ValidationError("The CPU request must be above 0 and at most the CPU limit.")
+        if not 0 < self.memory_request_mib <= self.memory_limit_mib:
+            raise ValidationError("The memory request must be above 0 and at most the limit.")
+
 
 class App(models.Model):
     name = models.CharField(max_length=30, unique=True, validators=[validate_app_name])
@@ -42,6 +49,9 @@ class App(models.Model):
     # Labels every object of the app on the cluster, so a recreated app with the same name never
     # adopts what its predecessor left behind.
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # What the reconciler last applied, as object id -> digest of the manifest: a change is sent
+    # without reading the cluster first, and an unchanged app costs no request.
+    applied = models.JSONField(default=dict, blank=True, editable=False)
     maintenance = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

@@ -23,22 +23,24 @@ ROLLOUT_FIELDS = (
 )  # fmt: skip
 
 
-def record_deployments(app: App, deployments: Iterable[dict[str, Any]]) -> bool:
+def record_deployments(
+    app: App, deployments: Iterable[dict[str, Any]], *, stored: list[ProcessStatus] | None = None
+) -> bool:
     """Stores the rollout of each of the app's Deployments; forgets the ones that are gone.
-    Returns whether anything changed."""
+    Returns whether anything changed. `stored` saves the read when the caller has them all."""
     seen = {d["metadata"]["labels"].get(PROCESS_LABEL, ""): rollout(d) for d in deployments}
-    stored = {s.name: s for s in app.process_statuses.all()}
+    stored_by_name = {s.name: s for s in (app.process_statuses.all() if stored is None else stored)}
     changed = False
     for name, observed in seen.items():
         values = {f: getattr(observed, f) for f in ROLLOUT_FIELDS}
-        status = stored.get(name)
+        status = stored_by_name.get(name)
         if status is None:
             ProcessStatus.objects.create(app=app, name=name, **values)
             changed = True
         elif any(getattr(status, f) != v for f, v in values.items()):
             ProcessStatus.objects.filter(pk=status.pk).update(changed=timezone.now(), **values)
             changed = True
-    gone = [s.pk for name, s in stored.items() if name not in seen]
+    gone = [s.pk for name, s in stored_by_name.items() if name not in seen]
     if gone:
         ProcessStatus.objects.filter(pk__in=gone).delete()
         changed = True
@@ -91,18 +93,15 @@ def forget_pods(app: App, keep_uids: Iterable[str] | None = None, *, uid: str = 
         dynos.exclude(pod_uid__in=list(keep_uids)).delete()
 
 
-def _failure(app: App, operation: Operation, statuses: dict[str, ProcessStatus]) -> str:
+def _failure(operation: Operation, statuses: dict[str, ProcessStatus], failing: list[Dyno]) -> str:
     for name in operation.applied:
         status = statuses.get(name)
         if status is not None and status.state == ProcessStatus.State.FAILED:
             return f"{name}: {status.message}"
     release = operation.release.version if operation.release else None
-    failing = app.dynos.filter(process_type__in=list(operation.applied)).exclude(reason="")
-    if release is not None:
-        failing = failing.filter(release=release)
-    dyno = failing.order_by("process_type", "number").first()
-    if dyno is not None:
-        return f"{dyno.name}: {dyno.reason}. {dyno.message}".strip()
+    for dyno in failing:
+        if dyno.process_type in operation.applied and release in (None, dyno.release):
+            return f"{dyno.name}: {dyno.reason}. {dyno.message}".strip()
     return ""
 
 
@@ -115,8 +114,9 @@ def settle_operations(app: App) -> None:
     if not waiting:
         return
     statuses = {s.name: s for s in app.process_statuses.all()}
+    failing = list(app.dynos.exclude(reason="").order_by("process_type", "number"))
     for operation in waiting:
-        failure = _failure(app, operation, statuses)
+        failure = _failure(operation, statuses, failing)
         done = all(
             (s := statuses.get(name)) is not None
             and s.generation >= generation

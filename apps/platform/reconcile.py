@@ -7,22 +7,27 @@ on the app, not on one change: every operation waiting when it starts is carried
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
-from apps.kube.adapter import KINDS, Cluster, PermanentError, TemporaryError
+from apps.kube.adapter import FIELD_MANAGER, KINDS, Cluster, PermanentError, TemporaryError
 from apps.kube.diff import differences, key
-from apps.kube.manifests import APP_LABEL, APP_UID_LABEL, PROCESS_LABEL, AppSpec, desired_objects
+from apps.kube.manifests import APP_UID_LABEL, PROCESS_LABEL, AppSpec, desired_objects
 from apps.platform.locks import app_lock
-from apps.platform.models import Activity, App, Operation
+from apps.platform.models import Activity, App, Operation, ProcessStatus
 from apps.platform.observed import record_deployments, settle_operations
 from apps.platform.selectors import app_specs
 
 Manifest = dict[str, Any]
 HANDOVER_MANAGER = "paas-handover"
+RESYNC_CONCURRENCY = 8
 
 
 @dataclass
@@ -30,7 +35,7 @@ class Changes:
     applied: dict[str, list[str]] = field(default_factory=dict)  # object -> differing paths
     deleted: list[str] = field(default_factory=list)
     generations: dict[str, int] = field(default_factory=dict)  # process type -> generation
-    deployments: list[Manifest] = field(default_factory=list)  # as they stand afterwards
+    digests: dict[str, str] = field(default_factory=dict)  # object id -> digest, all desired
 
     def __bool__(self) -> bool:
         return bool(self.applied or self.deleted)
@@ -44,15 +49,23 @@ def _name(obj: Manifest) -> str:
 def _owns_replicas(live: Manifest) -> bool:
     for entry in live["metadata"].get("managedFields", []):
         fields = entry.get("fieldsV1", {}).get("f:spec", {})
-        if entry.get("manager") == "paas" and "f:replicas" in fields:
+        if entry.get("manager") == FIELD_MANAGER and "f:replicas" in fields:
             return True
     return False
 
 
-def _hand_over_replicas(kube: Cluster, live: Manifest) -> None:
+def _hand_over_replicas(kube: Cluster, manifest: Manifest, live: Manifest | None) -> None:
     """Before the HPA takes over, another manager keeps the current count: if our apply just
     dropped the field, the API server would reset it to 1 and the HPA would start from there."""
-    meta = live["metadata"]
+    meta = manifest["metadata"]
+    if live is None:
+        found = kube.list_owned(
+            "Deployment", namespace=meta["namespace"],
+            selector=f"{PROCESS_LABEL}={meta['labels'][PROCESS_LABEL]}",
+        )  # fmt: skip
+        live = next((d for d in found if d["metadata"]["name"] == meta["name"]), None)
+    if live is None or not _owns_replicas(live):
+        return
     kube.apply(
         {"apiVersion": "apps/v1", "kind": "Deployment",
          "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
@@ -61,50 +74,55 @@ def _hand_over_replicas(kube: Cluster, live: Manifest) -> None:
     )  # fmt: skip
 
 
-def converge(kube: Cluster, spec: AppSpec, live: list[Manifest]) -> Changes:
-    """Applies each desired object that differs from its live copy, deletes owned objects that
-    are no longer wanted, and returns what it changed."""
+def _object_id(obj: Manifest) -> str:
+    kind, namespace, name = key(obj)
+    return f"{kind}/{namespace}/{name}"
+
+
+def _digest(manifest: Manifest) -> str:
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def converge(
+    kube: Cluster, spec: AppSpec, live: list[Manifest] | None, applied: dict[str, str]
+) -> Changes:
+    """Applies each desired object that differs, deletes owned objects no longer wanted, and
+    returns what it changed.
+
+    With the live objects (the resync lists them) each is compared with the cluster, which is
+    what finds drift. Without them, each is compared with what this app last applied, from its
+    digest: a change reaches the cluster with one write and no read, and an unchanged app costs
+    no request at all. Drift made since is the resync's to find."""
     changes = Changes()
-    live_by_key = {key(obj): obj for obj in live}
+    live_by_key = None if live is None else {key(obj): obj for obj in live}
     desired = desired_objects(spec)
     for manifest in desired:
-        current = live_by_key.get(key(manifest))
-        paths = ["(missing)"] if current is None else differences(manifest, current)
+        object_id, digest = _object_id(manifest), _digest(manifest)
+        if live_by_key is None:
+            current = None
+            paths = [] if applied.get(object_id) == digest else ["(changed)"]
+        else:
+            current = live_by_key.get(key(manifest))
+            paths = ["(missing)"] if current is None else differences(manifest, current)
+        changes.digests[object_id] = digest
         if not paths:
-            assert current is not None
-            if manifest["kind"] == "Deployment":
-                changes.deployments.append(current)
             continue
-        if (
-            current is not None
-            and manifest["kind"] == "Deployment"
-            and "replicas" not in manifest["spec"]
-            and _owns_replicas(current)
-        ):
-            _hand_over_replicas(kube, current)
+        if manifest["kind"] == "Deployment" and "replicas" not in manifest["spec"]:
+            _hand_over_replicas(kube, manifest, current)
         result = kube.apply(manifest)
         changes.applied[_name(manifest)] = paths
         if manifest["kind"] == "Deployment":
             process = manifest["metadata"]["labels"][PROCESS_LABEL]
             changes.generations[process] = result["metadata"]["generation"]
-            changes.deployments.append(result)
-    wanted = {key(m) for m in desired}
-    for obj_key, obj in live_by_key.items():
-        if obj_key not in wanted:
-            kind, namespace, name = obj_key
-            kube.delete(kind, namespace or None, name)
-            changes.deleted.append(_name(obj))
+    wanted = {_object_id(m) for m in desired}
+    if live_by_key is None:
+        unwanted = [i.split("/", 2) for i in applied if i not in wanted]
+    else:
+        unwanted = [list(k) for k, obj in live_by_key.items() if _object_id(obj) not in wanted]
+    for kind, namespace, name in unwanted:
+        kube.delete(kind, namespace or None, name)
+        changes.deleted.append(f"{kind}/{name}")
     return changes
-
-
-def list_app_objects(kube: Cluster, app: App) -> list[Manifest]:
-    """The app's owned objects: one LIST per kind, in its namespace."""
-    selector = f"{APP_LABEL}={app.name}"
-    found: list[Manifest] = []
-    for kind in KINDS:
-        namespace = None if kind == "Namespace" else app.namespace
-        found += kube.list_owned(kind, namespace=namespace, selector=selector)
-    return found
 
 
 def _finish(ids: list[int], status: str, error: str = "") -> None:
@@ -113,28 +131,33 @@ def _finish(ids: list[int], status: str, error: str = "") -> None:
     )
 
 
+def _claim(app_id: int) -> list[tuple[int, list[str]]]:
+    """Marks the app's waiting operations applying and returns (id, pods) of each, in one
+    statement. Under the app's lock an operation still applying was left by a run that died: it
+    is taken over, not left stuck. Claimed before the records are read, so a change committed
+    later is never marked done by a run that did not see it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE platform_operation SET status = %s, error = '', updated = now()"
+            " WHERE app_id = %s AND status IN (%s, %s) RETURNING id, pods",
+            [Operation.Status.APPLYING, app_id, Operation.Status.QUEUED,
+             Operation.Status.APPLYING],
+        )  # fmt: skip
+        return [(pk, json.loads(pods) if isinstance(pods, str) else pods) for pk, pods in cursor]
+
+
 def _reconcile_once(app_id: int, kube: Cluster, live: list[Manifest] | None) -> None:
-    app = App.objects.filter(pk=app_id).first()
-    if app is None:
-        return
-    # Under the app's lock an operation still marked applying was left by a run that died:
-    # it is taken over, not left stuck.
-    claimed = list(
-        app.operations.filter(
-            status__in=[Operation.Status.QUEUED, Operation.Status.APPLYING]
-        ).values_list("pk", flat=True)
-    )
-    Operation.objects.filter(pk__in=claimed).update(
-        status=Operation.Status.APPLYING, error="", updated=timezone.now()
-    )
-    spec = app_specs([app_id])[app_id]
+    waiting = _claim(app_id)
+    found = app_specs([app_id]).get(app_id)
+    if found is None:
+        return  # destroyed meanwhile: its operations went with it
+    app, spec = found
+    claimed = [pk for pk, _ in waiting]
+    pods = [pod for _, names in waiting for pod in names]
     try:
-        if live is None:
-            live = list_app_objects(kube, app)
-        changes = converge(kube, spec, live)
-        for operation in app.operations.filter(pk__in=claimed).exclude(pods=[]):
-            for pod in operation.pods:
-                kube.delete("Pod", app.namespace, pod)
+        changes = converge(kube, spec, live, app.applied)
+        for pod in pods:
+            kube.delete("Pod", app.namespace, pod)
     except TemporaryError as exc:
         Operation.objects.filter(pk__in=claimed).update(
             status=Operation.Status.QUEUED, error=f"Waiting for the cluster: {exc}",
@@ -151,13 +174,14 @@ def _reconcile_once(app_id: int, kube: Cluster, live: list[Manifest] | None) -> 
             before={"changed": changes.applied, "deleted": changes.deleted},
             after={"release": spec.release},
         )  # fmt: skip
-    record_deployments(app, changes.deployments)
+    if changes.digests != app.applied:
+        App.objects.filter(pk=app.pk).update(applied=changes.digests)
     if changes.generations:
+        # The watcher ends them as the rollout completes or fails.
         Operation.objects.filter(pk__in=claimed).update(
             status=Operation.Status.ROLLING_OUT, applied=changes.generations,
             updated=timezone.now(),
         )  # fmt: skip
-        settle_operations(app)
     else:
         _finish(claimed, Operation.Status.SUCCEEDED)
 
@@ -190,23 +214,33 @@ def resync(kube: Cluster) -> ResyncReport:
         for obj in kube.list_owned(kind):
             live_by_uid[obj["metadata"].get("labels", {}).get(APP_UID_LABEL, "")].append(obj)
     # Read after listing: an app whose objects were listed has been committed by then.
-    specs = app_specs()
-    apps = App.objects.in_bulk(list(specs))
-    waiting = set(
-        Operation.objects.filter(status__in=Operation.ACTIVE).values_list("app_id", flat=True)
+    found = app_specs()
+    apps = {app_id: app for app_id, (app, _) in found.items()}
+    specs = {app_id: spec for app_id, (_, spec) in found.items()}
+    statuses: dict[int, list[ProcessStatus]] = defaultdict(list)
+    for status in ProcessStatus.objects.all():
+        statuses[status.app_id].append(status)
+    active = list(
+        Operation.objects.filter(status__in=Operation.ACTIVE).values_list("app_id", "status")
     )
+    waiting = {app_id for app_id, status in active if status != Operation.Status.ROLLING_OUT}
+    rolling_out = {app_id for app_id, status in active if status == Operation.Status.ROLLING_OUT}
     report = ResyncReport(apps=len(specs))
+    to_reconcile: list[tuple[int, list[Manifest]]] = []
     for app_id, spec in specs.items():
-        app = apps[app_id]
         live = live_by_uid.pop(spec.uid, [])
-        record_deployments(app, [o for o in live if o["kind"] == "Deployment"])
+        deployments = [o for o in live if o["kind"] == "Deployment"]
+        if record_deployments(apps[app_id], deployments, stored=statuses[app_id]):
+            rolling_out.add(app_id)
         if app_id in waiting or differs(spec, live):
-            try:
-                reconcile_app(app_id, kube=kube, live=live)
-            except TemporaryError:
-                continue  # its operations stay queued; the next cycle tries again
-            report.reconciled.append(app.name)
-        settle_operations(app)
+            to_reconcile.append((app_id, live))
+    for (app_id, _), reconciled in zip(to_reconcile, _reconcile_many(kube, to_reconcile),
+                                       strict=True):  # fmt: skip
+        if reconciled:
+            report.reconciled.append(apps[app_id].name)
+            rolling_out.add(app_id)
+    for app_id in rolling_out & apps.keys():
+        settle_operations(apps[app_id])
     for objects in live_by_uid.values():
         for namespace in objects:
             if namespace["kind"] != "Namespace" or namespace["metadata"].get("deletionTimestamp"):
@@ -214,6 +248,27 @@ def resync(kube: Cluster) -> ResyncReport:
             kube.delete("Namespace", None, namespace["metadata"]["name"])
             report.orphans_deleted.append(namespace["metadata"]["name"])
     return report
+
+
+def _reconcile_many(kube: Cluster, jobs: list[tuple[int, list[Manifest]]]) -> list[bool]:
+    """Apps are independent, so several converge at once, each thread on its own database
+    connection; inside a caller's transaction they stay on its connection, which alone sees
+    its uncommitted records."""
+
+    def run(app_id: int, live: list[Manifest], *, own_connection: bool) -> bool:
+        try:
+            return reconcile_app(app_id, kube=kube, live=live)
+        except TemporaryError:
+            return False  # its operations stay queued; the next cycle tries again
+        finally:
+            if own_connection:
+                connection.close()
+
+    if connection.in_atomic_block or len(jobs) < 2:
+        return [run(app_id, live, own_connection=False) for app_id, live in jobs]
+    with ThreadPoolExecutor(RESYNC_CONCURRENCY, thread_name_prefix="resync") as pool:
+        futures = [pool.submit(run, app_id, live, own_connection=True) for app_id, live in jobs]
+        return [future.result() for future in futures]
 
 
 def differs(spec: AppSpec, live: list[Manifest]) -> bool:

@@ -123,19 +123,23 @@ class ProcessChange:
 
 @transaction.atomic
 def formation_update(*, actor: User, app: App, changes: list[ProcessChange]) -> Operation:
-    app = _locked(app)
-    sizes = {size.name: size for size in DynoSize.objects.all()}
     for change in changes:
         validate_process_type(change.name)
         if change.quantity is not None:
             validate_quantity(change.quantity)
+    app = _locked(app)
+    existing = {p.name: p for p in app.process_types.select_related("size")}
+    sizes: dict[str, DynoSize] = {}
+    # The catalogue is read only when a size is named or a process type is new: a plain scale,
+    # the most frequent change, does without it.
+    if any(c.size is not None or c.name not in existing for c in changes):
+        sizes = {size.name: size for size in DynoSize.objects.all()}
+    for change in changes:
         if change.size is not None and change.size not in sizes:
             raise ValidationError(
                 f"Unknown dyno size {change.size!r}: choose one of {', '.join(sizes)}.",
                 code="unknown_size",
             )
-    existing = {p.name: p for p in app.process_types.select_related("size")}
-    for change in changes:
         process = existing.get(change.name)
         if process is not None and process.autoscaled and change.quantity is not None:
             raise ValidationError(
