@@ -150,11 +150,11 @@ def scale_latency(actor: User, team: Team) -> None:
     ours, direct = [], []
     for i in range(SCALES + 3):
         quantity = 2 + i % 4  # 2, 3, 4, 5, 2, ...: always a change
-        time.sleep(0.2)  # let the previous scale's pods settle, for both sides alike
+        time.sleep(0.5)  # let the previous scale's pods settle, for both sides alike
         start = time.perf_counter()
         formation_update(actor=actor, app=app, changes=[ProcessChange("web", quantity=quantity)])
         took = visible(name, quantity) - start
-        time.sleep(0.2)
+        time.sleep(0.5)
         start = time.perf_counter()
         apps_api.patch_namespaced_deployment(
             baseline_name, namespace, {"spec": {"replicas": quantity}}

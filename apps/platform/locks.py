@@ -33,10 +33,12 @@ def _try_lock(key: int) -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [APP_LOCK_SPACE, key])
 
 
-def app_lock(app_id: int) -> AbstractContextManager[bool]:
-    """Yields whether the lock was taken; never waits for it."""
-    return _try_lock(app_id)
+def app_unlock(app_id: int) -> None:
+    """Releases an app lock taken by a statement of its own (see reconcile._claimed)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [APP_LOCK_SPACE, app_id])
 
 
 def resync_lock() -> AbstractContextManager[bool]:
+    """Yields whether the lock was taken; never waits for it."""
     return _try_lock(RESYNC_KEY)

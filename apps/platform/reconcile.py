@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,7 @@ from django.utils import timezone
 from apps.kube.adapter import FIELD_MANAGER, KINDS, Cluster, PermanentError, TemporaryError
 from apps.kube.diff import differences, key
 from apps.kube.manifests import APP_UID_LABEL, PROCESS_LABEL, AppSpec, desired_objects
-from apps.platform.locks import app_lock
+from apps.platform.locks import APP_LOCK_SPACE, app_unlock
 from apps.platform.models import Activity, App, Operation, ProcessStatus
 from apps.platform.observed import record_deployments, settle_operations
 from apps.platform.selectors import app_specs
@@ -131,23 +133,44 @@ def _finish(ids: list[int], status: str, error: str = "") -> None:
     )
 
 
-def _claim(app_id: int) -> list[tuple[int, list[str]]]:
-    """Marks the app's waiting operations applying and returns (id, pods) of each, in one
-    statement. Under the app's lock an operation still applying was left by a run that died: it
-    is taken over, not left stuck. Claimed before the records are read, so a change committed
+# Takes the app's lock and, only if it got it, claims the waiting operations (marks them
+# applying), in one statement: both sit on the path of every change to the cluster.
+_LOCK_AND_CLAIM = """
+WITH lock AS MATERIALIZED (SELECT pg_try_advisory_lock(%(space)s, %(app)s) AS held),
+claimed AS (
+    UPDATE platform_operation SET status = %(applying)s, error = '', updated = now()
+    WHERE app_id = %(app)s AND status IN (%(queued)s, %(applying)s) AND (SELECT held FROM lock)
+    RETURNING id, pods
+)
+SELECT (SELECT held FROM lock),
+       (SELECT coalesce(json_agg(json_build_array(id, pods)), '[]'::json) FROM claimed)
+"""
+
+
+@contextmanager
+def _claimed(app_id: int) -> Iterator[list[tuple[int, list[str]]] | None]:
+    """Yields the (id, pods) of each operation this run carries, or None when another run holds
+    the app. Under the lock an operation still applying was left by a run that died: it is
+    taken over, not left stuck. Claimed before the records are read, so a change committed
     later is never marked done by a run that did not see it."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE platform_operation SET status = %s, error = '', updated = now()"
-            " WHERE app_id = %s AND status IN (%s, %s) RETURNING id, pods",
-            [Operation.Status.APPLYING, app_id, Operation.Status.QUEUED,
-             Operation.Status.APPLYING],
-        )  # fmt: skip
-        return [(pk, json.loads(pods) if isinstance(pods, str) else pods) for pk, pods in cursor]
+        cursor.execute(_LOCK_AND_CLAIM, {
+            "space": APP_LOCK_SPACE, "app": app_id, "queued": Operation.Status.QUEUED,
+            "applying": Operation.Status.APPLYING,
+        })  # fmt: skip
+        held, claimed = cursor.fetchone()
+    if not held:
+        yield None
+        return
+    try:
+        yield [(pk, pods) for pk, pods in claimed]
+    finally:
+        app_unlock(app_id)
 
 
-def _reconcile_once(app_id: int, kube: Cluster, live: list[Manifest] | None) -> None:
-    waiting = _claim(app_id)
+def _reconcile_once(
+    app_id: int, kube: Cluster, live: list[Manifest] | None, waiting: list[tuple[int, list[str]]]
+) -> None:
     found = app_specs([app_id]).get(app_id)
     if found is None:
         return  # destroyed meanwhile: its operations went with it
@@ -190,10 +213,10 @@ def reconcile_app(app_id: int, *, kube: Cluster, live: list[Manifest] | None = N
     """Converges one app. Returns False when another run holds the app: that run re-checks for
     waiting operations after it lets go, so nothing accepted meanwhile is left behind."""
     while True:
-        with app_lock(app_id) as held:
-            if not held:
+        with _claimed(app_id) as waiting:
+            if waiting is None:
                 return False
-            _reconcile_once(app_id, kube, live)
+            _reconcile_once(app_id, kube, live, waiting)
         live = None
         if not Operation.objects.filter(app_id=app_id, status=Operation.Status.QUEUED).exists():
             return True

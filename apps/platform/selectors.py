@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import Prefetch
 
 from apps.kube.manifests import AppSpec, HealthCheckSpec, ProcessSpec
 from apps.platform.models import App, HealthCheck, ProcessType, Release
@@ -41,30 +41,33 @@ def _process_spec(process: ProcessType) -> ProcessSpec:
 
 
 def app_specs(app_ids: Iterable[int] | None = None) -> dict[int, tuple[App, AppSpec]]:
-    """Each app with its desired state as a manifest spec, in two queries whatever the count."""
-    # The current release (the highest version) comes with each app, as subqueries of the
-    # same statement: no round trip of its own.
-    latest = Release.objects.filter(app=OuterRef("pk")).order_by("-version")
+    """Each app with its desired state as a manifest spec, in three queries whatever the count."""
     apps = App.objects.prefetch_related(
         Prefetch("process_types", queryset=ProcessType.objects.select_related("size"))
-    ).annotate(
-        release_version=Subquery(latest.values("version")[:1]),
-        release_image=Subquery(latest.values("image")[:1]),
-        release_config=Subquery(latest.values("config")[:1]),
     )
     if app_ids is not None:
         apps = apps.filter(pk__in=list(app_ids))
+    # The current release of each app, the highest version, in one query (DISTINCT ON). Cheaper
+    # to build than subqueries annotated on the apps, which matters on every change's path.
+    latest = {
+        r.app_id: r
+        for r in Release.objects.filter(app__in=apps)
+        .order_by("app_id", "-version")
+        .distinct("app_id")
+        .only("app_id", "version", "image", "config")
+    }
     specs: dict[int, tuple[App, AppSpec]] = {}
     for app in apps:
+        release = latest.get(app.pk)
         specs[app.pk] = (
             app,
             AppSpec(
                 name=app.name,
                 uid=str(app.uid),
                 namespace=app.namespace,
-                release=app.release_version or 0,
-                image=app.release_image or "",
-                config=app.release_config or {},
+                release=release.version if release else 0,
+                image=release.image if release else "",
+                config=release.config if release else {},
                 processes=tuple(_process_spec(p) for p in app.process_types.all()),
             ),
         )
