@@ -375,3 +375,29 @@ def test_destroy_deletes_the_namespace(shop, alice, kube):
     wait_until(gone, timeout=30, what=f"{namespace} to be deleted")
     assert not App.objects.filter(uid=uid).exists()
     assert Activity.objects.filter(app_name=namespace.removeprefix("app-"), action="app.destroy")
+
+
+def test_a_change_the_cluster_refuses_fails_its_operation_with_the_reason(shop, alice, kube):
+    # A catalogue entry that slipped past validation: Kubernetes refuses a request above its
+    # limit, and no retry can change that.
+    DynoSize.objects.create(
+        name="inverted", cpu_request_millicores=2000, cpu_limit_millicores=1000,
+        memory_request_mib=512, memory_limit_mib=512,
+    )  # fmt: skip
+    reconcile_app(shop.pk, kube=kube)
+    operation = formation_update(
+        actor=alice, app=shop, changes=[ProcessChange("web", size="inverted")]
+    )
+
+    reconcile_app(shop.pk, kube=kube)
+
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert operation.error.startswith("The cluster refused the change")
+    assert "must be less than or equal to cpu limit" in operation.error
+    assert (
+        deployment(kube, shop, "web")["spec"]["template"]["spec"]["containers"][0]["resources"][
+            "requests"
+        ]["cpu"]
+        == "100m"
+    )
