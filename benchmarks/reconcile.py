@@ -40,7 +40,7 @@ from apps.kube.adapter import Cluster  # noqa: E402
 from apps.kube.client import api_client  # noqa: E402
 from apps.kube.manifests import MANAGED_BY, desired_objects  # noqa: E402
 from apps.platform.models import App, Operation, Team  # noqa: E402
-from apps.platform.reconcile import resync  # noqa: E402
+from apps.platform.resync import resync  # noqa: E402
 from apps.platform.selectors import app_specs  # noqa: E402
 from apps.platform.services import (  # noqa: E402
     ProcessChange,

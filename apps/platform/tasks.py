@@ -10,21 +10,21 @@ from celery import shared_task
 
 from apps.kube.adapter import TemporaryError, cluster
 from apps.platform import reconcile
+from apps.platform import resync as resync_cycle
 from apps.platform.locks import resync_lock
 
-
-@shared_task(
+retrying_task = shared_task(
     acks_late=True, autoretry_for=(TemporaryError,), retry_backoff=1, retry_backoff_max=30,
     retry_jitter=True, max_retries=None,
 )  # fmt: skip
+
+
+@retrying_task
 def reconcile_app(app_id: int) -> None:
     reconcile.reconcile_app(app_id, kube=cluster())
 
 
-@shared_task(
-    acks_late=True, autoretry_for=(TemporaryError,), retry_backoff=1, retry_backoff_max=30,
-    retry_jitter=True, max_retries=None,
-)  # fmt: skip
+@retrying_task
 def teardown_app(app_uid: str) -> None:
     reconcile.teardown(cluster(), app_uid)
 
@@ -33,4 +33,4 @@ def teardown_app(app_uid: str) -> None:
 def resync() -> None:
     with resync_lock() as held:
         if held:  # another worker is mid-cycle; this one would only repeat it
-            reconcile.resync(cluster())
+            resync_cycle.resync(cluster())

@@ -14,7 +14,8 @@ from apps.kube.adapter import Cluster
 from apps.kube.manifests import CONFIG_HASH, RESTARTED_AT, Manifest
 from apps.platform.models import Activity, App, Dyno, DynoSize, Operation, ProcessStatus
 from apps.platform.observed import forget_pods, record_deployments, record_pod, settle_operations
-from apps.platform.reconcile import reconcile_app, resync, teardown
+from apps.platform.reconcile import reconcile_app, teardown
+from apps.platform.resync import resync
 from apps.platform.services import (
     ProcessChange,
     app_create,
