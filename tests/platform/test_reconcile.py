@@ -402,3 +402,28 @@ def test_a_change_the_cluster_refuses_fails_its_operation_with_the_reason(shop, 
         ]["cpu"]
         == "100m"
     )
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        ("registry.example.com/unpullable:v2", "The image cannot be pulled"),
+        ("registry.example.com/crashloop:v2", "The dyno crashes on start"),
+    ],
+)
+def test_a_failing_release_is_explained_and_the_old_dynos_keep_serving(
+    shop, alice, kube, image, reason
+):
+    reconcile_app(shop.pk, kube=kube)
+    settled(shop, kube)
+
+    release = release_deploy(actor=alice, app=shop, image=image)
+    reconcile_app(shop.pk, kube=kube)
+
+    operation = settled(shop, kube)[0]
+    assert (operation.release, operation.status) == (release, "failed")
+    assert reason in operation.error
+    failing = Dyno.objects.filter(app=shop, release=release.version).exclude(reason="")
+    assert {d.reason for d in failing} == {reason}
+    # maxUnavailable 0: the previous release's dynos stay up while the new ones fail.
+    assert Dyno.objects.filter(app=shop, process_type="web", ready=True).count() == 2
