@@ -4,6 +4,7 @@
    the real Celery worker, against a direct Python-client PATCH of a Deployment's replicas.
 2. Converge N apps x 2 process types from an empty cluster, against `kubectl apply` of the same
    manifests (into other namespaces).
+   Also: from a pod turning Ready to its dyno being up in the records (goal: within 2 s).
 3. A no-op resync over those apps: write and LIST requests per kind, counted by our client and by
    kube-apiserver's own request metrics, and its wall time.
 
@@ -39,7 +40,7 @@ from kubernetes import client, watch  # noqa: E402
 from apps.kube.adapter import Cluster  # noqa: E402
 from apps.kube.client import api_client  # noqa: E402
 from apps.kube.manifests import MANAGED_BY, desired_objects  # noqa: E402
-from apps.platform.models import App, Operation, Team  # noqa: E402
+from apps.platform.models import App, Dyno, Operation, Team  # noqa: E402
 from apps.platform.resync import resync  # noqa: E402
 from apps.platform.selectors import app_specs  # noqa: E402
 from apps.platform.services import (  # noqa: E402
@@ -109,7 +110,7 @@ def server_writes() -> Counter[str]:
     return counts
 
 
-def scale_latency(actor: User, team: Team) -> None:
+def scale_latency(actor: User, team: Team) -> App:
     apps_api = client.AppsV1Api(api_client())
     app = app_create(actor=actor, team=team, name="bench-scale")
     formation_update(actor=actor, app=app, changes=[ProcessChange("web", quantity=1)])
@@ -168,6 +169,43 @@ def scale_latency(actor: User, team: Team) -> None:
           f" (p90 {sorted(ours)[int(len(ours) * 0.9) - 1] * 1000:.1f} ms) through the worker,"
           f" direct PATCH median {statistics.median(direct) * 1000:.1f} ms;"
           f" ratio {ratio:.2f}x (goal < 3x)")  # fmt: skip
+    return app
+
+
+def ready_latency(actor: User, app: App) -> None:
+    """From a pod turning Ready (seen on a watch of the API server) to its dyno being up in the
+    records, written by the watcher process."""
+    core = client.CoreV1Api(api_client())
+    ready_at: dict[str, float] = {}
+
+    def watch_pods() -> None:
+        for event in watch.Watch().stream(core.list_namespaced_pod, app.namespace):
+            pod = event["object"]
+            conditions = pod.status.conditions or []
+            if any(c.type == "Ready" and c.status == "True" for c in conditions):
+                ready_at.setdefault(pod.metadata.name, time.perf_counter())
+
+    threading.Thread(target=watch_pods, daemon=True).start()
+    delays: list[float] = []
+    for _ in range(6):
+        for quantity in (1, 5):
+            formation_update(
+                actor=actor, app=app, changes=[ProcessChange("web", quantity=quantity)]
+            )
+            time.sleep(0.2)
+        recorded: dict[str, float] = {}
+        deadline = time.monotonic() + 60
+        while len(recorded) < 4 and time.monotonic() < deadline:
+            for name in Dyno.objects.filter(app=app, ready=True).values_list("pod_name", flat=True):
+                if name in ready_at and name not in recorded:
+                    recorded[name] = time.perf_counter()
+            time.sleep(0.005)
+        delays += [recorded[name] - ready_at[name] for name in recorded if name in ready_at]
+    delays.sort()
+    p95 = delays[int(len(delays) * 0.95) - 1]
+    print(f"pod Ready to dyno up in the records over {len(delays)} pods: median"
+          f" {statistics.median(delays) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms,"
+          f" max {delays[-1] * 1000:.0f} ms (goal < 2 s)")  # fmt: skip
 
 
 def _exists(apps_api: client.AppsV1Api, name: str, namespace: str) -> bool:
@@ -248,7 +286,7 @@ def main() -> None:
     # runs its resyncs itself).
     observer, worker = start_observer(), start_worker()
     try:
-        scale_latency(actor, team)
+        ready_latency(actor, scale_latency(actor, team))
         worker.terminate()
         worker.wait()
         converge_and_resync(actor, team)
