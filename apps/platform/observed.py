@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from apps.kube.manifests import PROCESS_LABEL
@@ -58,9 +57,10 @@ def record_deployment(app: App, deployment: dict[str, Any], *, deleted: bool = F
     ProcessStatus.objects.update_or_create(app=app, name=name, defaults=values)
 
 
-def record_pod(app: App, pod: dict[str, Any]) -> None:
+def record_pod(app: App, pod: dict[str, Any]) -> bool:
     """Creates or updates the pod's dyno; a new dyno takes the lowest free number of its type,
-    so names run web.1, web.2, ... and stay the same for the pod's life."""
+    so names run web.1, web.2, ... and stay the same for the pod's life. Returns whether the
+    dyno is failing. Only the watcher writes dynos, from one thread, so no lock is taken."""
     meta = pod["metadata"]
     observed = dyno_state(pod)
     values = {
@@ -69,19 +69,19 @@ def record_pod(app: App, pod: dict[str, Any]) -> None:
         "restarts": observed.restarts, "reason": observed.reason,
         "message": observed.message[:2000], "created": observed.created,
     }  # fmt: skip
-    with transaction.atomic():
-        dyno = Dyno.objects.select_for_update().filter(pod_uid=meta["uid"]).first()
-        if dyno is not None:
-            if any(getattr(dyno, f) != v for f, v in values.items()):
-                Dyno.objects.filter(pk=dyno.pk).update(changed=timezone.now(), **values)
-            return
-        taken = set(
-            Dyno.objects.filter(app=app, process_type=observed.process_type).values_list(
-                "number", flat=True
-            )
+    dyno = Dyno.objects.filter(pod_uid=meta["uid"]).first()
+    if dyno is not None:
+        if any(getattr(dyno, f) != v for f, v in values.items()):
+            Dyno.objects.filter(pk=dyno.pk).update(changed=timezone.now(), **values)
+        return bool(observed.reason)
+    taken = set(
+        Dyno.objects.filter(app=app, process_type=observed.process_type).values_list(
+            "number", flat=True
         )
-        number = next(n for n in range(1, len(taken) + 2) if n not in taken)
-        Dyno.objects.create(app=app, pod_uid=meta["uid"], number=number, **values)
+    )
+    number = next(n for n in range(1, len(taken) + 2) if n not in taken)
+    Dyno.objects.create(app=app, pod_uid=meta["uid"], number=number, **values)
+    return bool(observed.reason)
 
 
 def forget_pods(app: App, keep_uids: Iterable[str] | None = None, *, uid: str = "") -> None:

@@ -35,6 +35,8 @@ class Observer:
     def __init__(self, kube: Cluster) -> None:
         self.kube = kube
         self.stopping = threading.Event()
+        # Apps by uid: every event names its app, and a query per event would slow the stream.
+        self.apps: dict[str, App] = {}
 
     def run(self) -> None:
         threads = [
@@ -62,6 +64,7 @@ class Observer:
                 close_old_connections()
 
     def _relist(self, kind: Kind) -> str:
+        self.apps.clear()  # forgets destroyed apps
         items, version = self.kube.list_with_version(kind.kind)
         by_app: dict[str, list[Manifest]] = defaultdict(list)
         for item in items:
@@ -87,18 +90,18 @@ class Observer:
         if event_type == "BOOKMARK":
             return
         uid = obj["metadata"].get("labels", {}).get(APP_UID_LABEL, "")
-        app = App.objects.filter(uid=uid).first() if uid else None
+        app = self.apps.get(uid) or App.objects.filter(uid=uid).first() if uid else None
         if app is None:
             return
+        self.apps[uid] = app
         deleted = event_type == "DELETED"
-        if kind is POD:
-            if deleted:
-                forget_pods(app, uid=obj["metadata"]["uid"])
-            else:
-                record_pod(app, obj)
-        else:
+        if kind is not POD:
             record_deployment(app, obj, deleted=deleted)
-        settle_operations(app)
+            settle_operations(app)  # a rollout ends with its Deployment's status
+        elif deleted:
+            forget_pods(app, uid=obj["metadata"]["uid"])
+        elif record_pod(app, obj):
+            settle_operations(app)  # a failing dyno fails the operation it belongs to
 
 
 def observer() -> Observer:

@@ -77,8 +77,9 @@ def _operation(
 ) -> Operation:
     """Opens the operation and has the app reconciled once the transaction commits. A change
     still queued is superseded: the reconciler applies the records as they now stand, so the
-    newer operation carries it, instead of queueing behind it."""
-    Operation.objects.filter(app=app, status=Operation.Status.QUEUED).update(
+    newer operation carries it, instead of queueing behind it. A dyno restart is an action, not
+    a state, so it stays queued until a reconcile carries it out."""
+    Operation.objects.filter(app=app, status=Operation.Status.QUEUED, pods=[]).update(
         status=Operation.Status.SUPERSEDED, finished=timezone.now(), updated=timezone.now()
     )
     operation = Operation.objects.create(

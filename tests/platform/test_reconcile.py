@@ -219,7 +219,11 @@ def test_restarting_one_dyno_replaces_only_its_pod(shop, alice, kube):
     web1 = Dyno.objects.get(app=shop, process_type="web", number=1)
     web2 = Dyno.objects.get(app=shop, process_type="web", number=2)
 
-    dyno_restart(actor=alice, app=shop, target="web.2")
+    restart = dyno_restart(actor=alice, app=shop, target="web.2")
+    # A later change supersedes queued changes of state, never the restart itself.
+    formation_update(actor=alice, app=shop, changes=[ProcessChange("worker", quantity=2)])
+    restart.refresh_from_db()
+    assert restart.status == "queued"
     reconcile_app(shop.pk, kube=kube)
 
     def replaced() -> bool:
