@@ -20,14 +20,9 @@ from apps.platform.services import ProcessChange, app_create, formation_update, 
 from tests.conftest import start_worker, stop_process
 from tests.helpers import wait_until
 from tests.kwok import apiserver_stopped
+from tests.platform.conftest import IMAGE
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-IMAGE = "registry.example.com/shop:v1"
-
-
-@pytest.fixture
-def kube(kube_api: client.ApiClient) -> Cluster:
-    return Cluster(kube_api)
 
 
 @pytest.fixture

@@ -29,13 +29,7 @@ from apps.platform.services import (
     release_rollback,
 )
 from tests.helpers import wait_until
-
-IMAGE = "registry.example.com/shop:v1"
-
-
-@pytest.fixture
-def kube(kube_api: client.ApiClient) -> Cluster:
-    return Cluster(kube_api)
+from tests.platform.conftest import IMAGE
 
 
 @pytest.fixture
