@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -30,8 +29,3 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return render(
         request, "core/healthz.html", {"checks": checks, "healthy": healthy}, status=status
     )
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html")

@@ -90,13 +90,13 @@ class Cluster:
     def _send(
         self, method: str, path: str, *, query: list[tuple[str, Any]] | None = None,
         body: Any = None, content_type: str = "application/json",
-        timeout: float | tuple[float, float] | None = None,
+        timeout: float | tuple[float, float | None] | None = None, accept: str = "application/json",
     ) -> Any:  # fmt: skip
         """The raw response (read() for the body, `.response` for urllib3's stream), or an
         ApiException; typed Any because the client's read() has no annotations."""
         request = self.api.param_serialize(
             method, path, query_params=query or [], body=body, auth_settings=["BearerToken"],
-            header_params={"Accept": "application/json", "Content-Type": content_type},
+            header_params={"Accept": accept, "Content-Type": content_type},
         )  # fmt: skip
         response: Any = self.api.call_api(
             *request, _request_timeout=timeout or settings.KUBE_REQUEST_TIMEOUT
@@ -200,6 +200,52 @@ class Cluster:
                     yield event
         finally:
             response.release_conn()
+
+    def pod_log(
+        self, namespace: str, pod: str, *, tail_lines: int | None = None,
+        since_time: str | None = None, follow: bool = False, stop: threading.Event | None = None,
+    ) -> Iterator[str]:  # fmt: skip
+        """The pod's log lines, each starting with its RFC 3339 timestamp. Following, lines are
+        handed over as the kubelet flushes them, until `stop` is set or the pod goes away."""
+        with self._counting:
+            self.requests[("log", POD.kind)] += 1
+        query: list[tuple[str, Any]] = [("timestamps", "true")]
+        query += [("tailLines", tail_lines)] if tail_lines is not None else []
+        query += [("sinceTime", since_time)] if since_time else []
+        query += [("follow", "true")] if follow else []
+        try:
+            response = self._send(
+                "GET", f"{POD.item(namespace, pod)}/log", query=query, accept="text/plain, */*",
+                timeout=(5, None) if follow else None,
+            ).response  # fmt: skip
+        except (client.ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _error(exc, f"logs of {pod}") from exc
+        if stop is not None:
+            # A blocked read wakes only when the socket is shut: the caller's stop does that.
+            threading.Thread(target=_shut_when, args=(stop, response), daemon=True).start()
+        buffer = b""
+        try:
+            chunks = response.read_chunked() if response.chunked else response.stream(65536)
+            for chunk in chunks:
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    yield line.decode(errors="replace")
+                if stop is not None and stop.is_set():
+                    return
+            if buffer:
+                yield buffer.decode(errors="replace")
+        except (urllib3.exceptions.HTTPError, OSError, ValueError):
+            if stop is None or not stop.is_set():
+                raise
+        finally:
+            response.release_conn()
+
+
+def _shut_when(stop: threading.Event, response: Any) -> None:
+    stop.wait()
+    with contextlib.suppress(Exception):
+        response.shutdown()
 
 
 def _owned(selector: str) -> str:

@@ -1,0 +1,71 @@
+"""Logs: the recent lines rendered with the page (it works without JavaScript), then a live tail
+over Server-Sent Events that appends each line as it is written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET
+
+from apps.dashboard.views.common import Request, app_view, page
+from apps.platform.logs import LogFilter, Tail, recent
+from apps.platform.models import App
+
+RECENT_LINES = 200
+
+
+def _filter(request: Request, app: App) -> LogFilter:
+    names = set(app.process_types.values_list("name", flat=True))
+    process = request.GET.get("process", "")
+    dyno = request.GET.get("dyno", "")[:40]
+    return LogFilter(process=process if process in names else "", dyno=dyno)
+
+
+@require_GET
+@app_view
+def logs(request: Request, app: App) -> HttpResponse:
+    log_filter = _filter(request, app)
+    lines = recent(app, log_filter, lines=RECENT_LINES)
+    since = lines[-1].timestamp if lines else datetime.now(UTC)
+    context = {
+        "app": app, "lines": lines, "filter": log_filter, "since": since.isoformat(),
+        "processes": app.process_types.order_by("name").values_list("name", flat=True),
+        "dynos": app.dynos.order_by("process_type", "number"),
+    }  # fmt: skip
+    return page(request, "dashboard/app_logs.html", context)
+
+
+def _events(tail: Tail) -> Iterator[str]:
+    yield "retry: 2000\n\n"
+    try:
+        for line in tail:
+            if line is None:
+                yield ": idle\n\n"  # a write to a closed connection ends the stream
+                continue
+            html = render_to_string("dashboard/log_line.html", {"line": line})
+            data = "".join(f"data: {part}\n" for part in html.strip().split("\n"))
+            yield f"id: {line.timestamp.isoformat()}\n{data}\n"
+    finally:
+        tail.close()
+
+
+def _since(request: Request) -> datetime:
+    text = request.headers.get("Last-Event-ID") or request.GET.get("since", "")
+    try:
+        since = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.now(UTC)
+    return since if since.tzinfo else since.replace(tzinfo=UTC)
+
+
+@require_GET
+@app_view
+def stream(request: Request, app: App) -> StreamingHttpResponse:
+    tail = Tail(app, _filter(request, app), since=_since(request))
+    response = StreamingHttpResponse(_events(tail), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # a proxy in front must not hold the lines back
+    return response

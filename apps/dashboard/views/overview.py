@@ -1,0 +1,125 @@
+"""The app's overview: its formation, changed from sliders and pickers, and the live rollout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from apps.dashboard.forms import AutoscaleForm, DestroyForm, RestartForm, ScaleForm, ServiceForm
+from apps.dashboard.selectors import Overview, app_overview
+from apps.dashboard.views.common import Request, app_view, page
+from apps.platform.models import App
+from apps.platform.services import (
+    ProcessChange,
+    app_destroy,
+    autoscale_update,
+    dyno_restart,
+    formation_update,
+)
+from apps.platform.validators import QUANTITY_MAX
+
+TEMPLATE = "dashboard/app_overview.html"
+
+
+def _render(
+    request: Request, app: App, *, partial: str = "", error_form: ServiceForm | None = None,
+    destroy_form: DestroyForm | None = None, overview: Overview | None = None, status: int = 200,
+) -> HttpResponse:  # fmt: skip
+    context: dict[str, Any] = {
+        "app": app, "overview": overview or app_overview(app), "quantity_max": QUANTITY_MAX,
+        "error_form": error_form, "destroy_form": destroy_form or DestroyForm(app_name=app.name),
+    }  # fmt: skip
+    return page(request, TEMPLATE, context, partial=partial, status=status)
+
+
+@require_GET
+@app_view
+def overview(request: Request, app: App) -> HttpResponse:
+    return _render(request, app)
+
+
+@require_GET
+@app_view
+def rollout(request: Request, app: App) -> HttpResponse:
+    """Polled by the page while something is on its way; 286 stops the polling once settled."""
+    state = app_overview(app)
+    response = _render(request, app, partial="rollout", overview=state)
+    if request.htmx and state.settled:
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+def _changed(request: Request, app: App, form: ServiceForm, done: str) -> HttpResponse:
+    """After a change: htmx gets the formation and the rollout swapped in; a plain form post is
+    redirected to the page, so reloading it never repeats the change."""
+    if form.errors:
+        if request.htmx:
+            return _render(request, app, partial="formation", error_form=form)
+        return _render(request, app, error_form=form, status=400)
+    if request.htmx:
+        return _render(request, app, partial="formation")
+    messages.success(request, done)
+    return redirect("dashboard:overview", app.name)
+
+
+@require_POST
+@app_view
+def scale(request: Request, app: App) -> HttpResponse:
+    form = ScaleForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        change = ProcessChange(
+            data["process"], quantity=data["quantity"], size=data["size"] or None
+        )
+        try:
+            formation_update(actor=request.user, app=app, changes=[change])
+        except ValidationError as error:
+            form.add_service_error(error)
+    return _changed(request, app, form, "Scaling.")
+
+
+@require_POST
+@app_view
+def autoscale(request: Request, app: App) -> HttpResponse:
+    form = AutoscaleForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        on = data["enabled"]
+        try:
+            autoscale_update(
+                actor=request.user, app=app, process=data["process"],
+                minimum=data["minimum"] if on else None, maximum=data["maximum"] if on else None,
+                cpu_percent=data["cpu_percent"] or 70,
+            )  # fmt: skip
+        except ValidationError as error:
+            form.add_service_error(error)
+    return _changed(request, app, form, "Autoscaling updated.")
+
+
+@require_POST
+@app_view
+def restart(request: Request, app: App) -> HttpResponse:
+    form = RestartForm(request.POST)
+    if form.is_valid():
+        try:
+            dyno_restart(actor=request.user, app=app, target=form.cleaned_data["target"])
+        except ValidationError as error:
+            form.add_service_error(error)
+    return _changed(request, app, form, "Restarting.")
+
+
+@require_POST
+@app_view
+def destroy(request: Request, app: App) -> HttpResponse:
+    form = DestroyForm(request.POST, app_name=app.name)
+    if not form.is_valid():
+        return _render(request, app, destroy_form=form, status=400)
+    app_destroy(actor=request.user, app=app)
+    messages.success(request, f"{app.name} is destroyed.")
+    return redirect("dashboard:index")

@@ -1,0 +1,107 @@
+"""Writes of site and team administrators: teams, their members, and the dyno size catalogue.
+Permission checks stay with the callers; these validate input and record an Activity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from apps.platform.models import Activity, App, DynoSize, Membership, Operation, Team
+from apps.platform.services import User, _operation, _user
+
+
+def _audit(actor: User, action: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    Activity.objects.create(
+        app=None, app_name="", actor=_user(actor), action=action, before=before, after=after
+    )
+
+
+@transaction.atomic
+def team_create(*, actor: User, name: str) -> Team:
+    team = Team(name=name)
+    team.full_clean()
+    team.save()
+    if (creator := _user(actor)) is not None:
+        Membership.objects.create(team=team, user=creator, role=Membership.Role.ADMIN)
+    _audit(actor, "team.create", {}, {"team": name})
+    return team
+
+
+def _find_user(identifier: str) -> Any:
+    user = (
+        get_user_model()
+        .objects.filter(Q(username=identifier) | Q(email__iexact=identifier), is_active=True)
+        .first()
+    )
+    if user is None:
+        raise ValidationError(f"No user {identifier!r}: they must sign in once, or be created.")
+    return user
+
+
+def _check_role(role: str) -> None:
+    if role not in Membership.Role.values:
+        raise ValidationError(f"Unknown role {role!r}: choose admin or member.")
+
+
+@transaction.atomic
+def membership_set(*, actor: User, team: Team, user: str, role: str) -> Membership:
+    """Adds a user to the team, or changes their role."""
+    _check_role(role)
+    member = _find_user(user.strip())
+    membership, created = Membership.objects.select_for_update().get_or_create(
+        team=team, user=member, defaults={"role": role}
+    )
+    before = {} if created else {"role": membership.role}
+    if not created and membership.role != role:
+        _keep_an_admin(team, excluding=membership if role != Membership.Role.ADMIN else None)
+        membership.role = role
+        membership.save(update_fields=["role"])
+    after = {"user": member.username, "role": role}
+    _audit(actor, "team.member", before | {"team": team.name}, after)
+    return membership
+
+
+def _keep_an_admin(team: Team, *, excluding: Membership | None) -> None:
+    if excluding is None or excluding.role != Membership.Role.ADMIN:
+        return
+    admins = team.memberships.filter(role=Membership.Role.ADMIN).exclude(pk=excluding.pk)
+    if not admins.exists():
+        raise ValidationError("A team keeps at least one admin: make someone else admin first.")
+
+
+@transaction.atomic
+def membership_remove(*, actor: User, team: Team, user: str) -> None:
+    membership = team.memberships.select_for_update().filter(user__username=user).first()
+    if membership is None:
+        raise ValidationError(f"{user} is not a member of {team.name}.")
+    _keep_an_admin(team, excluding=membership)
+    membership.delete()
+    _audit(actor, "team.remove", {"team": team.name, "user": user, "role": membership.role}, {})
+
+
+@transaction.atomic
+def dyno_size_save(*, actor: User, size: DynoSize) -> DynoSize:
+    """Creates or edits a size. Every app running it is reconciled, so its dynos get the new
+    resources by a rolling update."""
+    size.full_clean()
+    before: dict[str, Any] = {}
+    if size.pk is not None:
+        old = DynoSize.objects.select_for_update().get(pk=size.pk)
+        before = {f: getattr(old, f) for f in _SIZE_FIELDS}
+    size.save()
+    after = {f: getattr(size, f) for f in _SIZE_FIELDS}
+    if before and before != after:
+        for app in App.objects.filter(process_types__size=size).distinct():
+            _operation(app, actor, Operation.Kind.SETTINGS, target=f"size {size.name}")
+    _audit(actor, "size.save", before, after)
+    return size
+
+
+_SIZE_FIELDS = (
+    "name", "cpu_request_millicores", "cpu_limit_millicores", "memory_request_mib",
+    "memory_limit_mib", "position",
+)  # fmt: skip

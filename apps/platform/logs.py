@@ -1,0 +1,138 @@
+"""An app's logs, merged across its dynos with its platform events, as Heroku's logplex shows
+them: the recent lines, and a live tail that follows every dyno, new ones included."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import close_old_connections
+
+from apps.kube.adapter import Cluster, ClusterError, cluster
+from apps.logs.events import event_text
+from apps.logs.lines import LogLine, merge, parse_kube_line
+from apps.platform.models import Activity, App, Dyno
+
+REFRESH_SECONDS = 1.0
+FETCH_THREADS = 8
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which lines to show: every dyno, one process type (`web`), or one dyno (`web.2`)."""
+
+    process: str = ""
+    dyno: str = ""
+
+    def dynos(self, app: App) -> list[Dyno]:
+        dynos = Dyno.objects.filter(app=app)
+        if self.dyno:
+            name, _, number = self.dyno.partition(".")
+            dynos = dynos.filter(process_type=name, number=int(number) if number.isdigit() else -1)
+        elif self.process:
+            dynos = dynos.filter(process_type=self.process)
+        return list(dynos)
+
+    @property
+    def events(self) -> bool:
+        """Platform events belong to the whole app, so they show unless one dyno is chosen."""
+        return not self.dyno
+
+
+def _events(app: App, *, after_id: int = 0) -> list[tuple[int, LogLine]]:
+    activities = Activity.objects.filter(app=app, pk__gt=after_id).select_related("actor")
+    events = []
+    for a in activities.order_by("pk"):
+        actor = a.actor.get_username() if a.actor else None
+        text = event_text(a.action, a.before, a.after, actor)
+        events.append((a.pk, LogLine(a.created, source="paas", dyno="api", text=text)))
+    return events
+
+
+def _pod_lines(kube: Cluster, app: App, dyno: Dyno, count: int) -> list[LogLine]:
+    now = datetime.now(UTC)
+    try:
+        raw = list(kube.pod_log(app.namespace, dyno.pod_name, tail_lines=count))
+    except ClusterError:
+        return []  # a pod that is gone, or not started, has no lines to show
+    return [parse_kube_line(line, dyno=dyno.name, fallback=now) for line in raw if line]
+
+
+def recent(app: App, log_filter: LogFilter, *, lines: int = 100) -> list[LogLine]:
+    """The last `lines` lines, oldest first, fetched from the dynos in parallel."""
+    kube = cluster()
+    dynos = log_filter.dynos(app)
+    with ThreadPoolExecutor(FETCH_THREADS) as pool:
+        streams = list(pool.map(lambda d: _pod_lines(kube, app, d, lines), dynos))
+    if log_filter.events:
+        streams.append([line for _, line in _events(app)[-lines:]])
+    return list(merge(*streams))[-lines:]
+
+
+class Tail:
+    """Follows every dyno that matches, and the app's platform events, from `since` on.
+
+    One thread per dyno streams its log; the caller's loop picks up new dynos and events once
+    a second. Iterating yields lines as they arrive, and None after a quiet second, so a
+    streaming response can check that its client is still there."""
+
+    def __init__(self, app: App, log_filter: LogFilter, *, since: datetime) -> None:
+        self.app, self.filter, self.since = app, log_filter, since
+        self.lines: queue.Queue[LogLine] = queue.Queue()
+        self.stop = threading.Event()
+        self.followed: dict[str, threading.Thread] = {}
+        # The last line seen per pod: a stream that ended and is opened again repeats nothing.
+        self.seen: dict[str, datetime] = {}
+        self.kube = cluster()
+        last = Activity.objects.filter(app=app, created__lte=since).order_by("-pk").first()
+        self.last_event = last.pk if last else 0
+
+    def _follow(self, dyno: Dyno) -> None:
+        seen = self.seen.get(dyno.pod_name, self.since)
+        start = seen - timedelta(seconds=1)  # sinceTime has whole seconds
+        try:
+            for raw in self.kube.pod_log(
+                self.app.namespace, dyno.pod_name, follow=True, stop=self.stop,
+                since_time=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ):  # fmt: skip
+                line = parse_kube_line(raw, dyno=dyno.name, fallback=datetime.now(UTC))
+                if raw and line.timestamp > seen:
+                    self.seen[dyno.pod_name] = seen = line.timestamp
+                    self.lines.put(line)
+        except ClusterError:
+            pass  # the pod is gone or not started: the next refresh tries again if it is back
+
+    def _refresh(self) -> None:
+        for dyno in self.filter.dynos(self.app):
+            thread = self.followed.get(dyno.pod_name)
+            if thread is None or not thread.is_alive():
+                thread = threading.Thread(target=self._follow, args=(dyno,), daemon=True)
+                self.followed[dyno.pod_name] = thread
+                thread.start()
+        if self.filter.events:
+            for pk, event in _events(self.app, after_id=self.last_event):
+                self.lines.put(event)
+                self.last_event = pk
+
+    def __iter__(self) -> Iterator[LogLine | None]:
+        try:
+            refreshed = 0.0
+            while not self.stop.is_set():
+                now = datetime.now(UTC).timestamp()
+                if now - refreshed >= REFRESH_SECONDS:
+                    close_old_connections()
+                    self._refresh()
+                    refreshed = now
+                try:
+                    yield self.lines.get(timeout=REFRESH_SECONDS)
+                except queue.Empty:
+                    yield None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.stop.set()

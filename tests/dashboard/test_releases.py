@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+
+from apps.platform.models import Operation
+from apps.platform.services import ProcessChange, config_update, formation_update, release_deploy
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(bob, app):
+    release_deploy(actor=bob, app=app, image="registry.example.com/shop:v1")  # v2
+    config_update(actor=bob, app=app, changes={"SECRET": "first-secret", "MODE": "a"})  # v3
+    formation_update(actor=bob, app=app, changes=[ProcessChange("web", 1, command="serve")])  # v4
+    release_deploy(actor=bob, app=app, image="registry.example.com/shop:v2")  # v5
+    config_update(actor=bob, app=app, changes={"SECRET": "second-secret", "MODE": None, "NEW": "n"})  # v6
+
+
+def test_the_list_shows_who_when_and_what(bob_client, history):
+    content = bob_client.get("/apps/billing/releases").content.decode()
+    for version in range(1, 7):
+        assert f'data-version="{version}"' in content
+    assert "Deploy registry.example.com/shop:v2" in content
+    assert content.count(">bob<") >= 5
+    assert 'v6 <span class="badge">current</span>' in content
+
+
+def test_the_diff_names_what_changed_without_secret_values(bob_client, history):
+    content = bob_client.get("/apps/billing/releases/3..6").content.decode()
+    image = 'shop:v1</del> → <ins class="mono">registry.example.com/shop:v2'
+    assert image in content
+    assert '<li class="diff-changed"><span class="mono">SECRET</span> changed' in content
+    assert '<li class="diff-removed"><span class="mono">MODE</span> removed' in content
+    assert '<li class="diff-added"><span class="mono">NEW</span> added' in content
+    assert "first-secret" not in content
+    assert "second-secret" not in content
+    assert '<ins class="mono">serve</ins>' in content
+    assert bob_client.get("/apps/billing/releases/3..99").status_code == 404
+
+
+def test_rollback_asks_for_confirmation_then_restores(bob_client, app, history):
+    confirm = bob_client.get("/apps/billing/releases/3/rollback")
+    assert confirm.status_code == 200
+    assert b"Roll back to v3?" in confirm.content
+    assert app.releases.count() == 6
+    done = bob_client.post("/apps/billing/releases/3/rollback")
+    assert done.status_code == 302
+    latest = app.releases.order_by("-version").first()
+    assert (latest.version, latest.image) == (7, "registry.example.com/shop:v1")
+    assert dict(app.config_vars.values_list("key", "value")) == {"SECRET": "first-secret", "MODE": "a"}
+    assert app.operations.filter(kind=Operation.Kind.ROLLBACK, release=latest).exists()
+
+
+def test_deploy_sets_a_new_image(bob_client, app):
+    response = bob_client.post("/apps/billing/deploy", {"image": "registry.example.com/a/b:c"})
+    assert response.status_code == 302
+    assert app.releases.order_by("-version").first().image == "registry.example.com/a/b:c"
+
+
+@pytest.mark.parametrize("image", ["Not An Image", "http://registry/x:y", "a" * 600, ""])
+def test_deploy_refuses_a_malformed_image(bob_client, app, image):
+    response = bob_client.post("/apps/billing/deploy", {"image": image})
+    assert response.status_code == 400
+    assert b'class="errorlist' in response.content
+    assert app.releases.count() == 1

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+
+from apps.platform.models import DynoSize, Membership, Operation, Team
+from apps.platform.services import ProcessChange, formation_update
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_user_creates_a_team_and_becomes_its_admin(client, charlie):
+    client.force_login(charlie)
+    response = client.post("/teams", {"name": "initech"})
+    assert response.status_code == 302
+    team = Team.objects.get(name="initech")
+    assert team.memberships.get(user=charlie).role == "admin"
+    refused = client.post("/teams", {"name": "Not a slug!"})
+    assert refused.status_code == 400
+    assert b"errorlist" in refused.content
+
+
+def test_team_admins_add_and_remove_members(bob_client, team, charlie):
+    response = bob_client.post("/teams/acme", {"user": "charlie@example.org", "role": "member"})
+    assert response.status_code == 302
+    assert team.memberships.get(user=charlie).role == "member"
+    bob_client.post("/teams/acme", {"user": "charlie", "remove": "on"})
+    assert not team.memberships.filter(user=charlie).exists()
+    unknown = bob_client.post("/teams/acme", {"user": "nobody", "role": "member"})
+    assert unknown.status_code == 400
+    assert b"No user" in unknown.content
+
+
+def test_the_last_admin_stays(bob_client, team, bob):
+    response = bob_client.post("/teams/acme", {"user": "bob", "role": "member"})
+    assert response.status_code == 400
+    assert b"at least one admin" in response.content
+    assert team.memberships.get(user=bob).role == "admin"
+
+
+def test_members_cannot_change_members(client, team, charlie):
+    Membership.objects.create(team=team, user=charlie, role="member")
+    client.force_login(charlie)
+    assert client.post("/teams/acme", {"user": "charlie", "role": "admin"}).status_code == 403
+    assert team.memberships.get(user=charlie).role == "member"
+
+
+def test_a_team_of_others_does_not_exist(client, team, charlie, other_team):
+    client.force_login(charlie)
+    assert client.get("/teams/acme").status_code == 404
+
+
+def test_admin_pages_are_for_site_admins(bob_client):
+    for url in ("/fleet", "/activity", "/sizes"):
+        assert bob_client.get(url).status_code == 403, url
+
+
+def test_editing_a_size_rolls_the_apps_that_use_it(client, root, bob, app):
+    formation_update(actor=bob, app=app, changes=[ProcessChange("web", 1)])
+    app.operations.update(status=Operation.Status.SUCCEEDED)
+    client.force_login(root)
+    basic = DynoSize.objects.get(name="basic")
+    data = {"id": basic.pk, "name": "basic", "cpu_request_millicores": 200,
+            "cpu_limit_millicores": 400, "memory_request_mib": 256, "memory_limit_mib": 512,
+            "position": basic.position}  # fmt: skip
+    assert client.post("/sizes", data).status_code == 302
+    basic.refresh_from_db()
+    assert basic.cpu_limit_millicores == 400
+    assert app.operations.filter(status=Operation.Status.QUEUED).count() == 1
+    bad = client.post("/sizes", data | {"cpu_request_millicores": 900})
+    assert bad.status_code == 400
+    basic.refresh_from_db()
+    assert basic.cpu_request_millicores == 200
+
+
+def test_the_fleet_lists_what_needs_attention(client, root, bob, app):
+    app.operations.update(status=Operation.Status.FAILED, error="refused")
+    client.force_login(root)
+    content = client.get("/fleet").content.decode()
+    assert ">billing</a>" in content
+    assert "state-failed" in content
+
+
+def test_global_activity_for_site_admins(client, root, app):
+    client.force_login(root)
+    content = client.get("/activity", {"app": "billing"}).content.decode()
+    assert "Created app billing by user bob" in content
