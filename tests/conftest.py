@@ -17,6 +17,7 @@ import redis
 from django.conf import settings
 from kubernetes import client
 
+from apps.kube.adapter import Cluster
 from paas.celery import app as celery_app
 from tests.helpers import wait_until
 
@@ -29,6 +30,12 @@ def kube_api() -> client.ApiClient:
     from apps.kube.client import api_client
 
     return api_client()
+
+
+@pytest.fixture
+def kube(kube_api: client.ApiClient) -> Cluster:
+    """A request-counting client of the local cluster, fresh for each test."""
+    return Cluster(kube_api)
 
 
 @pytest.fixture
@@ -138,6 +145,9 @@ def browser() -> Iterator[object]:
     """Debian's Chromium driven by Playwright; the suite never downloads a browser of its own."""
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop on this thread; the test's own database calls
+    # stay synchronous, so Django's guard against ORM use from async code does not apply.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=os.environ.get("PAAS_CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.platform.procfile import parse_procfile
 from apps.platform.validators import QUANTITY_MAX
 
 
@@ -67,6 +68,17 @@ class DeployForm(ServiceForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     description = forms.CharField(max_length=200, required=False)
+    procfile = forms.CharField(
+        required=False,
+        label="Process types (Procfile)",
+        help_text="Optional, one `name: command` per line; left empty, the commands stay.",
+        widget=forms.Textarea(
+            attrs={"rows": 3, "spellcheck": "false", "placeholder": "web: gunicorn app:app"}
+        ),
+    )
+
+    def clean_procfile(self) -> dict[str, str]:
+        return parse_procfile(self.cleaned_data["procfile"])
 
 
 class DestroyForm(ServiceForm):

@@ -33,8 +33,10 @@ from apps.platform.models import (
     Release,
 )
 from apps.platform.permissions import visible_apps
+from apps.platform.validators import QUANTITY_MAX
 
 BARS = ("updated", "ready", "available")
+SLIDER_MIN_MAX = 10
 APP_STATES = ("failed", "deploying", "drifted", "running", "stopped")
 
 
@@ -109,6 +111,11 @@ class ProcessRow:
         if self.process.autoscaled and self.status:
             return self.status.desired
         return self.process.quantity
+
+    @property
+    def slider_max(self) -> int:
+        """Room to grow without making every step a sliver: at least 10, twice the count."""
+        return min(QUANTITY_MAX, max(SLIDER_MIN_MAX, 2 * self.process.quantity))
 
     def _percent(self, count: int) -> int:
         return round(100 * min(count, self.wanted) / self.wanted) if self.wanted else 100

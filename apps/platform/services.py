@@ -202,9 +202,27 @@ def config_update(*, actor: User, app: App, changes: dict[str, str | None]) -> R
 
 
 @transaction.atomic
-def release_deploy(*, actor: User, app: App, image: str, description: str = "") -> Release:
+def release_deploy(
+    *, actor: User, app: App, image: str, description: str = "",
+    commands: dict[str, str] | None = None,
+) -> Release:  # fmt: skip
+    """A new release of the image. `commands` (a parsed Procfile) sets the process types' commands
+    in the same release; a type seen for the first time starts with one dyno if it is web, none
+    otherwise, as on Heroku."""
     validate_image(image)
+    for name in commands or {}:
+        validate_process_type(name)
     app = _locked(app)
+    if commands:
+        existing = {p.name: p for p in app.process_types.all()}
+        size = DynoSize.objects.filter(name=DEFAULT_SIZE).first() or DynoSize.objects.first()
+        for name, command in commands.items():
+            process = existing.get(name) or ProcessType(
+                app=app, name=name, size=size, quantity=1 if name == "web" else 0
+            )
+            if process.pk is None or process.command != command:
+                process.command = command
+                process.save()
     release = _new_release(app, actor, description or f"Deploy {image}", image=image)
     _operation(app, actor, Operation.Kind.DEPLOY, release)
     _record(app, actor, "release.deploy", {}, {"version": release.version, "image": image})

@@ -1,12 +1,20 @@
 // Small behaviours on top of server-rendered pages; every page works without them.
 "use strict";
 
-// A range slider shows its value while it moves; the change is sent once, on release.
+// A range slider shows its value in the number field beside it while it moves; the form sends
+// the number once, when the slider is released. Typing a number moves the slider along.
 document.addEventListener("input", (event) => {
-  const slider = event.target;
-  if (slider.matches && slider.matches("input[type=range][data-output]")) {
-    const output = document.getElementById(slider.dataset.output);
-    if (output) output.textContent = slider.value;
+  const target = event.target;
+  if (!target.matches) return;
+  if (target.matches("input[type=range][data-output]")) {
+    const number = document.getElementById(target.dataset.output);
+    if (number) number.value = target.value;
+  } else if (target.matches("input.qty")) {
+    const slider = target.form.querySelector("input[type=range]");
+    if (slider && target.value !== "") {
+      if (Number(target.value) > Number(slider.max)) slider.max = target.value;
+      slider.value = target.value;
+    }
   }
 });
 

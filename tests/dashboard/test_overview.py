@@ -40,7 +40,8 @@ def test_another_teams_app_does_not_exist(client, charlie, other_team, app):
 
 def test_it_shows_the_formation_with_a_slider_and_a_size_picker(bob_client, web):
     content = bob_client.get("/apps/billing/").content.decode()
-    assert 'type="range" id="qty-web" name="quantity" min="0" max="100" value="1"' in content
+    assert 'type="range" id="qty-web" min="0" max="10" value="1"' in content
+    assert 'type="number" id="qty-web-out" name="quantity" min="0" max="100" value="1"' in content
     assert '<option value="standard-2x"' in content
     assert "serve" in content
     assert 'hx-trigger="change"' in content  # one request on release, not one per step

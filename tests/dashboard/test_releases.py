@@ -14,7 +14,9 @@ def history(bob, app):
     config_update(actor=bob, app=app, changes={"SECRET": "first-secret", "MODE": "a"})  # v3
     formation_update(actor=bob, app=app, changes=[ProcessChange("web", 1, command="serve")])  # v4
     release_deploy(actor=bob, app=app, image="registry.example.com/shop:v2")  # v5
-    config_update(actor=bob, app=app, changes={"SECRET": "second-secret", "MODE": None, "NEW": "n"})  # v6
+    config_update(
+        actor=bob, app=app, changes={"SECRET": "second-secret", "MODE": None, "NEW": "n"}
+    )  # v6
 
 
 def test_the_list_shows_who_when_and_what(bob_client, history):
@@ -48,7 +50,10 @@ def test_rollback_asks_for_confirmation_then_restores(bob_client, app, history):
     assert done.status_code == 302
     latest = app.releases.order_by("-version").first()
     assert (latest.version, latest.image) == (7, "registry.example.com/shop:v1")
-    assert dict(app.config_vars.values_list("key", "value")) == {"SECRET": "first-secret", "MODE": "a"}
+    assert dict(app.config_vars.values_list("key", "value")) == {
+        "SECRET": "first-secret",
+        "MODE": "a",
+    }
     assert app.operations.filter(kind=Operation.Kind.ROLLBACK, release=latest).exists()
 
 
@@ -64,3 +69,34 @@ def test_deploy_refuses_a_malformed_image(bob_client, app, image):
     assert response.status_code == 400
     assert b'class="errorlist' in response.content
     assert app.releases.count() == 1
+
+
+def test_deploy_with_a_procfile_creates_the_process_types_in_one_release(bob_client, app):
+    procfile = "# comment\nweb: gunicorn app:app\n\nworker: celery -A app worker\n"
+    response = bob_client.post(
+        "/apps/billing/deploy", {"image": "registry.example.com/a/b:c", "procfile": procfile}
+    )
+    assert response.status_code == 302
+    assert app.releases.count() == 2
+    release = app.releases.order_by("-version").first()
+    assert release.commands == {"web": "gunicorn app:app", "worker": "celery -A app worker"}
+    formation = dict(app.process_types.values_list("name", "quantity"))
+    assert formation == {"web": 1, "worker": 0}
+
+
+@pytest.mark.parametrize(
+    ("procfile", "message"),
+    [
+        ("web gunicorn", "Line 1 should read `name: command`"),
+        ("web: a\nWeb!: b", "Line 2: &#x27;Web!&#x27; is not a valid process type"),
+        ("web: a\nweb: b", "Line 2: web is listed twice"),
+        ("web:", "Line 1 should read"),
+    ],
+)
+def test_deploy_refuses_a_bad_procfile(bob_client, app, procfile, message):
+    data = {"image": "registry.example.com/a/b:c", "procfile": procfile}
+    response = bob_client.post("/apps/billing/deploy", data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert app.releases.count() == 1
+    assert not app.process_types.exists()

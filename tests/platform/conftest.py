@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
-from kubernetes import client
 
-from apps.kube.adapter import Cluster
 from apps.platform.models import App, Team
 from apps.platform.services import app_create
 
@@ -24,9 +22,3 @@ def team(db) -> Team:
 @pytest.fixture
 def app(alice: User, team: Team) -> App:
     return app_create(actor=alice, team=team, name="billing")
-
-
-@pytest.fixture
-def kube(kube_api: client.ApiClient) -> Cluster:
-    """A request-counting client of the local cluster, fresh for each test."""
-    return Cluster(kube_api)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.logs.ansi import ansi_to_html
@@ -16,6 +19,16 @@ register = template.Library()
 def ansi(text: str) -> SafeString:
     # ansi_to_html escapes every character of its input; only its own spans are markup.
     return mark_safe(ansi_to_html(text))
+
+
+@register.filter
+def age(moment: datetime) -> str:
+    """How long ago, in the one unit that matters, as `ps` shows it: 42s, 5m, 3h, 2d."""
+    seconds = max(0, int((timezone.now() - moment).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 @register.filter

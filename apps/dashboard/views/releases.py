@@ -67,6 +67,7 @@ def deploy(request: Request, app: App) -> HttpResponse:
             release = release_deploy(
                 actor=request.user, app=app, image=form.cleaned_data["image"],
                 description=form.cleaned_data["description"],
+                commands=form.cleaned_data["procfile"] or None,
             )  # fmt: skip
         except ValidationError as error:
             form.add_service_error(error, "image")
