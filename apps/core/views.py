@@ -29,3 +29,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return render(
         request, "core/healthz.html", {"checks": checks, "healthy": healthy}, status=status
     )
+
+
+@require_GET
+def livez(request: HttpRequest) -> HttpResponse:
+    """The process answers: for liveness probes, which must not fail when a dependency is down
+    (that is /healthz's job), and as the trivial baseline of the page benchmarks."""
+    return HttpResponse("ok", content_type="text/plain")

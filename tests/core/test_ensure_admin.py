@@ -7,6 +7,8 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
+from apps.platform.models import Membership
+
 pytestmark = pytest.mark.django_db
 
 
@@ -23,6 +25,8 @@ def test_it_creates_the_first_admin_and_prints_the_password_once():
     assert "http://127.0.0.1:8000/login/" in printed
     assert "password:" not in second.getvalue()
     assert User.objects.filter(is_superuser=True).count() == 1
+    # ... who is admin of a first team, so the first app can be created at once.
+    assert Membership.objects.get(user__username="admin", team__name="main").role == "admin"
 
 
 def test_prepare_platform_migrates_and_creates_the_admin():

@@ -53,3 +53,10 @@ def test_it_renders_a_page_for_people(client, celery_worker):
     assert response["Content-Type"].startswith("text/html")
     assert b"Platform health" in response.content
     assert b"cluster" in response.content
+
+
+def test_livez_answers_without_touching_any_dependency(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.content == b"ok"

@@ -44,7 +44,7 @@ def test_it_shows_the_formation_with_a_slider_and_a_size_picker(bob_client, web)
     assert 'type="number" id="qty-web-out" name="quantity" min="0" max="100" value="1"' in content
     assert '<option value="standard-2x"' in content
     assert "serve" in content
-    assert 'hx-trigger="change"' in content  # one request on release, not one per step
+    assert 'hx-trigger="change, submit"' in content  # one request on release, not one per step
 
 
 def test_the_slider_scales_with_one_htmx_request(bob_client, app, web):

@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
+from apps.platform.models import Membership, Team
+
 
 class Command(BaseCommand):
     help = "Create a site administrator when none exists, and print its password once."
@@ -24,7 +26,10 @@ class Command(BaseCommand):
             self.stdout.write("Forgot it? python manage.py changepassword USERNAME")
             return
         password = secrets.token_urlsafe(12)
-        users.objects.create_superuser(username=username, email=email, password=password)
+        admin = users.objects.create_superuser(username=username, email=email, password=password)
+        # A first team, so the first app can be created straight away.
+        team, _ = Team.objects.get_or_create(name="main")
+        Membership.objects.get_or_create(team=team, user=admin, defaults={"role": "admin"})
         where = f" at {login_url}" if login_url else ""
         self.stdout.write(self.style.SUCCESS(f"Created site administrator{where}"))
         self.stdout.write(f"    username: {username}")
