@@ -5,6 +5,7 @@ Users alice (site admin), bob and charlie are shared across tests, as in the res
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.apps import apps as django_apps
 from django.conf import settings
 from kubernetes import client
 
@@ -30,6 +32,20 @@ def kube_api() -> client.ApiClient:
     from apps.kube.client import api_client
 
     return api_client()
+
+
+@pytest.fixture(autouse=True)
+def _dyno_sizes(request: pytest.FixtureRequest) -> None:
+    """A transactional test starts on an emptied database: the dyno size catalogue, which a data
+    migration seeds, is put back. (Django's serialized rollback would, but it keeps the data on
+    the connection object of the set-up, which Playwright's event loop hides from later tests.)"""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and marker.kwargs.get("transaction", False)
+    if not (transactional or "live_server" in request.fixturenames):
+        return
+    request.getfixturevalue("transactional_db")
+    seed = importlib.import_module("apps.platform.migrations.0002_dyno_sizes")
+    seed.create_sizes(django_apps, None)
 
 
 @pytest.fixture

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from apps.kube.adapter import Cluster
 from apps.platform.models import App, Membership, Team
+from apps.platform.reconcile import teardown
 from apps.platform.services import app_create
 
 
@@ -42,6 +46,15 @@ def other_team(charlie: User) -> Team:
 @pytest.fixture
 def app(bob: User, team: Team) -> App:
     return app_create(actor=bob, team=team, name="billing")
+
+
+@pytest.fixture
+def torn_down(kube: Cluster) -> Iterator[None]:
+    """Whatever apps a test made are deleted from the cluster after it, in case a worker of the
+    session reconciled them."""
+    yield
+    for uid in App.objects.values_list("uid", flat=True):
+        teardown(kube, str(uid))
 
 
 @pytest.fixture

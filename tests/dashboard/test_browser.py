@@ -4,7 +4,6 @@ watcher and the local cluster: what a user does, and what the cluster then holds
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,12 @@ from playwright.sync_api import Page, expect
 
 from apps.kube.adapter import Cluster
 from apps.platform.models import App, Dyno, Release
-from apps.platform.reconcile import teardown
 from tests.conftest import screenshot
 from tests.helpers import wait_until
 from tests.kwok import append_log_line, attach_log_file
 from tests.platform.conftest import IMAGE
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 CLUSTER_TIMEOUT = 60_000  # ms: a rollout on the local cluster takes seconds, not minutes
 
 
@@ -32,14 +30,6 @@ def signed_in(page: Page, live_server: Any, bob: Any, team: Any) -> Page:
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Apps")).to_be_visible()
     return page
-
-
-@pytest.fixture
-def torn_down(kube: Cluster) -> Iterator[None]:
-    """Whatever apps a test made are deleted from the cluster after it."""
-    yield
-    for uid in App.objects.values_list("uid", flat=True):
-        teardown(kube, str(uid))
 
 
 def ready_pods(kube_api: client.ApiClient, namespace: str, process: str = "web") -> list[str]:

@@ -22,7 +22,7 @@ from tests.helpers import wait_until
 from tests.kwok import apiserver_stopped
 from tests.platform.conftest import IMAGE
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -118,9 +118,10 @@ def test_changes_wait_while_the_apiserver_is_down_and_converge_after(
 
 def test_killing_the_worker_mid_reconcile_loses_nothing(created, alice, kube):
     process, _ = start_worker("celery-worker-killed.log")
-    apps = [created(quantity=1) for _ in range(12)]
+    apps: list[App] = []
     killed_while_applying = False
     try:
+        apps += [created(quantity=1) for _ in range(12)]
         wait_until(
             lambda: Operation.objects.filter(status="applying").exists(),
             timeout=30, interval=0.01, what="a reconcile in progress",
