@@ -10,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import close_old_connections
-
 from apps.kube.adapter import Cluster, ClusterError, cluster
 from apps.logs.events import event_text
 from apps.logs.lines import LogLine, merge, parse_kube_line
@@ -124,7 +122,6 @@ class Tail:
             while not self.stop.is_set():
                 now = datetime.now(UTC).timestamp()
                 if now - refreshed >= REFRESH_SECONDS:
-                    close_old_connections()
                     self._refresh()
                     refreshed = now
                 try:
