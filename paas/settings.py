@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.platform",
     "apps.dashboard",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "apps.api.http.ApiRouting",
 ]
 
 ROOT_URLCONF = "paas.urls"
@@ -175,3 +177,7 @@ LOGGING = {
 # Each app lives in a namespace of its own, named with this prefix so it never lands in a
 # system namespace such as default or kube-system.
 APP_NAMESPACE_PREFIX = env_str("APP_NAMESPACE_PREFIX", "app-")
+# Shown to API clients as the apps' region, and the domain their web URLs sit under (none: no
+# web URL is shown until ingress exists).
+PAAS_REGION = env_str("PAAS_REGION", "local")
+PAAS_APPS_DOMAIN = env_str("PAAS_APPS_DOMAIN", "")

@@ -61,6 +61,11 @@ class AppSpec:
     image: str
     config: dict[str, str] = field(default_factory=dict)
     processes: tuple[ProcessSpec, ...] = ()
+    # In maintenance the web Service selects no pod: the dynos keep running, traffic stops.
+    maintenance: bool = False
+
+
+MAINTENANCE_LABEL = "paas.dev/maintenance"
 
 
 def labels(spec: AppSpec, process: str | None = None) -> dict[str, str]:
@@ -205,7 +210,8 @@ def web_service(spec: AppSpec) -> Manifest:
         "metadata": {"name": spec.name, "namespace": spec.namespace,
                      "labels": labels(spec, "web")},
         "spec": {
-            "selector": {APP_LABEL: spec.name, PROCESS_LABEL: "web"},
+            "selector": {APP_LABEL: spec.name, PROCESS_LABEL: "web"}
+            | ({MAINTENANCE_LABEL: "on"} if spec.maintenance else {}),
             "ports": [{"name": "http", "port": 80, "targetPort": WEB_PORT}],
         },
     }  # fmt: skip

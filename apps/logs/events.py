@@ -76,7 +76,31 @@ def _app_destroy(before: dict[str, Any], after: dict[str, Any]) -> str:
     return "Destroyed app"
 
 
+def _app_maintenance(before: dict[str, Any], after: dict[str, Any]) -> str:
+    return f"Maintenance mode {'on' if after.get('maintenance') else 'off'}"
+
+
+def _team_member(before: dict[str, Any], after: dict[str, Any]) -> str:
+    return f"Made {after.get('user')} {after.get('role')} of team {before.get('team')}"
+
+
+def _team_remove(before: dict[str, Any], after: dict[str, Any]) -> str:
+    return f"Removed {before.get('user')} from team {before.get('team')}"
+
+
+def _collaborator(before: dict[str, Any], after: dict[str, Any]) -> str:
+    if after:
+        return f"Gave {after.get('user')} {', '.join(after.get('permissions', []))} access"
+    return f"Removed the access of {before.get('user')}"
+
+
 _WORDINGS: dict[str, Wording] = {
+    "app.maintenance": _app_maintenance,
+    "team.create": lambda before, after: f"Created team {after.get('team')}",
+    "team.member": _team_member,
+    "team.remove": _team_remove,
+    "size.save": lambda before, after: f"Saved dyno size {after.get('name')}",
+    "collaborator.update": _collaborator,
     "app.create": _app_create,
     "formation.update": _formation_update,
     "config.update": _config_update,

@@ -67,6 +67,10 @@ class DynoSize(models.Model):
 class App(models.Model):
     name = models.CharField(max_length=30, unique=True, validators=[validate_app_name])
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="apps")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
     namespace = models.CharField(max_length=63, unique=True)
     # Labels every object of the app on the cluster, so a recreated app with the same name never
     # adopts what its predecessor left behind.
@@ -144,6 +148,8 @@ class Release(models.Model):
     """Immutable and numbered per app: what ran, with which config and commands, and why."""
 
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="releases")
+    # The release's identity in the API, as Heroku's ids are UUIDs (rollback names one).
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     version = models.PositiveIntegerField()
     image = models.CharField(max_length=512, blank=True)
     config = models.JSONField(default=dict)

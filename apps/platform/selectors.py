@@ -69,6 +69,7 @@ def app_specs(app_ids: Iterable[int] | None = None) -> dict[int, tuple[App, AppS
                 image=release.image if release else "",
                 config=release.config if release else {},
                 processes=tuple(_process_spec(p) for p in app.process_types.all()),
+                maintenance=app.maintenance,
             ),
         )
     return specs

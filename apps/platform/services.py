@@ -104,8 +104,9 @@ def app_create(*, actor: User, team: Team, name: str) -> App:
     if App.objects.filter(name=name).exists():
         raise ValidationError(f"The name {name} is already taken.", code="app_name_taken")
     app = App.objects.create(
-        name=name, team=team, namespace=f"{settings.APP_NAMESPACE_PREFIX}{name}"
-    )
+        name=name, team=team, namespace=f"{settings.APP_NAMESPACE_PREFIX}{name}",
+        owner=_user(actor),
+    )  # fmt: skip
     release = _new_release(app, actor, "Initial release")
     _operation(app, actor, Operation.Kind.CREATE, release)
     _record(app, actor, "app.create", {}, {"name": name, "team": team.name})
@@ -244,6 +245,17 @@ def release_rollback(*, actor: User, app: App, version: int) -> Release:
     _operation(app, actor, Operation.Kind.ROLLBACK, release)
     _record(app, actor, "release.rollback", {}, {"version": release.version, "to": version})
     return release
+
+
+@transaction.atomic
+def app_maintenance(*, actor: User, app: App, enabled: bool) -> Operation | None:
+    """Maintenance mode, as on Heroku: the dynos keep running and web traffic stops."""
+    app = _locked(app)
+    if app.maintenance == enabled:
+        return None
+    App.objects.filter(pk=app.pk).update(maintenance=enabled)
+    _record(app, actor, "app.maintenance", {"maintenance": not enabled}, {"maintenance": enabled})
+    return _operation(app, actor, Operation.Kind.SETTINGS, target="maintenance")
 
 
 @transaction.atomic

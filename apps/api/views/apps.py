@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db.models import Max
+
+from apps.api import shapes
+from apps.api.errors import ApiError, invalid
+from apps.api.http import ApiRequest, api_view, respond
+from apps.api.views.common import find_app
+from apps.platform.permissions import member_teams, visible_apps
+from apps.platform.services import app_create, app_destroy, app_maintenance
+
+WORDS = ("amber", "brisk", "calm", "dawn", "ember", "frost", "glade", "harbor", "iris", "jade")
+
+
+def _listing(apps: Any) -> list[dict[str, Any]]:
+    apps = apps.select_related("team", "owner").annotate(released_at=Max("releases__created"))
+    return [shapes.app(app, released_at=app.released_at) for app in apps.order_by("name")]
+
+
+@api_view("GET", "POST")
+def apps(request: ApiRequest) -> Any:
+    if request.method == "GET":
+        return _listing(visible_apps(request.user))
+    return _create(request, request.data)
+
+
+@api_view("GET")
+def user_apps(request: ApiRequest, user: str) -> Any:
+    account: Any = request.user
+    if user not in ("~", account.email, account.get_username()):
+        raise ApiError(404, "not_found", "Couldn't find that user.")
+    return _listing(visible_apps(request.user))
+
+
+@api_view("GET")
+def team_apps(request: ApiRequest, team: str) -> Any:
+    found = member_teams(request.user).filter(name=team).first()
+    if found is None:
+        raise ApiError(404, "not_found", "Couldn't find that team.")
+    return _listing(visible_apps(request.user).filter(team=found))
+
+
+@api_view("POST")
+def team_apps_create(request: ApiRequest) -> Any:
+    return _create(request, request.data)
+
+
+def _create(request: ApiRequest, data: dict[str, Any]) -> Any:
+    words = f"{secrets.choice(WORDS)}-{secrets.choice(WORDS)}"
+    name = data.get("name") or f"{words}-{secrets.randbelow(99999):05d}"
+    if not isinstance(name, str):
+        raise invalid("name must be a string.")
+    teams = member_teams(request.user).order_by("name")
+    team_name = data.get("team") or data.get("organization")
+    team = teams.filter(name=team_name).first() if team_name else teams.first()
+    if team is None:
+        message = (
+            f"Couldn't find team {team_name}."
+            if team_name
+            else ("You belong to no team yet: create one in the dashboard first.")
+        )
+        raise invalid(message)
+    app = app_create(actor=request.user, team=team, name=name)
+    return respond(shapes.app(find_app(request.user, app.name)), status=201)
+
+
+@api_view("GET", "PATCH", "DELETE")
+def app(request: ApiRequest, app: str) -> Any:
+    found = find_app(request.user, app)
+    if request.method == "DELETE":
+        body = shapes.app(found)
+        app_destroy(actor=request.user, app=found)
+        return body
+    if request.method == "PATCH":
+        data = request.data
+        if "name" in data and data["name"] != found.name:
+            raise invalid("Renaming an app is not supported: create a new app instead.")
+        if "maintenance" in data:
+            if not isinstance(data["maintenance"], bool):
+                raise invalid("maintenance must be true or false.")
+            app_maintenance(actor=request.user, app=found, enabled=data["maintenance"])
+            found = find_app(request.user, found.name)
+    released = found.releases.aggregate(at=Max("created"))["at"]
+    return shapes.app(found, released_at=released)
+
+
+@api_view("GET")
+def empty_list(request: ApiRequest, app: str) -> Any:
+    """Add-ons, domains and pipeline couplings: none exist yet, so an empty list (the CLI's
+    apps:info reads them and must not get a 404)."""
+    find_app(request.user, app)
+    return []

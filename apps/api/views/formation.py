@@ -1,0 +1,126 @@
+"""Formation and dynos: scale (absolute or relative, with sizes), list, restart."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from apps.api import shapes
+from apps.api.errors import ApiError, invalid
+from apps.api.http import ApiRequest, api_view, respond
+from apps.api.views.common import find_app
+from apps.platform.models import App, Dyno, ProcessType
+from apps.platform.services import ProcessChange, dyno_restart, formation_update
+
+QUANTITY = re.compile(r"^([+-]?)(\d{1,4})$")
+
+
+def _formation(app: App) -> dict[str, ProcessType]:
+    return {p.name: p for p in app.process_types.select_related("size").order_by("name")}
+
+
+def _size(update: dict[str, Any]) -> str | None:
+    size = update.get("size", update.get("dyno_size"))
+    if isinstance(size, dict):
+        size = size.get("name")
+    if size is None:
+        return None
+    if not isinstance(size, str):
+        raise invalid("size must be the name of a dyno size.")
+    return size.lower()
+
+
+def _quantity(value: Any, current: int) -> int | None:
+    """Absolute (3, "3") or relative ("+1", "-2") as `heroku ps:scale` sends them."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise invalid("quantity must be a number.")
+    match = QUANTITY.match(str(value).strip())
+    if not match:
+        raise invalid(f"Invalid quantity {str(value)[:20]!r}: use a number such as 3, +1 or -1.")
+    sign, number = match.groups()
+    if sign:
+        return max(0, current + (int(number) if sign == "+" else -int(number)))
+    return int(number)
+
+
+def _apply(request: ApiRequest, app: App, updates: list[Any]) -> list[dict[str, Any]]:
+    existing = _formation(app)
+    changes = []
+    for update in updates:
+        if not isinstance(update, dict) or not isinstance(update.get("type"), str):
+            raise invalid('Each update needs a process type: {"type": "web", ...}.')
+        name = update["type"]
+        process = existing.get(name)
+        if process is None:
+            raise ApiError(404, "not_found", f"Couldn't find that process type ({name[:30]}).")
+        quantity = _quantity(update.get("quantity"), process.quantity)
+        changes.append(ProcessChange(name, quantity=quantity, size=_size(update)))
+    formation_update(actor=request.user, app=app, changes=changes)
+    updated = _formation(app)
+    return [shapes.formation(updated[c.name], app) for c in changes]
+
+
+@api_view("GET", "PATCH")
+def formation(request: ApiRequest, app: str) -> Any:
+    found = find_app(request.user, app)
+    if request.method == "PATCH":
+        updates = request.data.get("updates")
+        if not isinstance(updates, list) or not updates:
+            raise invalid('Send {"updates": [{"type": "web", "quantity": 2}]}.')
+        return _apply(request, found, updates)
+    return [shapes.formation(p, found) for p in _formation(found).values()]
+
+
+@api_view("GET", "PATCH")
+def formation_type(request: ApiRequest, app: str, type: str) -> Any:
+    found = find_app(request.user, app)
+    if request.method == "PATCH":
+        return _apply(request, found, [{**request.data, "type": type}])[0]
+    process = _formation(found).get(type)
+    if process is None:
+        raise ApiError(404, "not_found", f"Couldn't find that process type ({type[:30]}).")
+    return shapes.formation(process, found)
+
+
+@api_view("DELETE")
+def restart_type(request: ApiRequest, app: str, type: str) -> Any:
+    found = find_app(request.user, app)
+    dyno_restart(actor=request.user, app=found, target=type)
+    return respond({}, status=202)
+
+
+def _dynos(app: App) -> list[dict[str, Any]]:
+    processes = _formation(app)
+    releases = {v: str(u) for v, u in app.releases.values_list("version", "uid")}
+    return [
+        shapes.dyno(d, app, processes.get(d.process_type), releases)
+        for d in Dyno.objects.filter(app=app).order_by("process_type", "number")
+    ]
+
+
+@api_view("GET", "DELETE", "POST")
+def dynos(request: ApiRequest, app: str) -> Any:
+    found = find_app(request.user, app)
+    if request.method == "DELETE":
+        dyno_restart(actor=request.user, app=found)
+        return respond({}, status=202)
+    if request.method == "POST":
+        raise ApiError(
+            422, "not_supported", "One-off dynos (heroku run) are not available on this server yet."
+        )
+    return _dynos(found)
+
+
+@api_view("GET", "DELETE")
+def dyno(request: ApiRequest, app: str, dyno: str) -> Any:
+    """One dyno by name (web.1); for DELETE a process type too (web), as the CLI may send."""
+    found = find_app(request.user, app)
+    if request.method == "DELETE":
+        dyno_restart(actor=request.user, app=found, target=dyno)
+        return respond({}, status=202)
+    for item in _dynos(found):
+        if dyno in (item["name"], item["id"]):
+            return item
+    raise ApiError(404, "not_found", f"Couldn't find that dyno ({dyno[:40]}).")

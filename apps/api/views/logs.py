@@ -1,0 +1,92 @@
+"""Log sessions: POST returns a signed `logplex_url`; GETting it streams the app's log as
+Server-Sent Events, one line per event in Heroku's format, and keeps following with `tail`."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import reverse
+
+from apps.api.errors import ApiError, invalid
+from apps.api.http import ApiRequest, api_view, respond
+from apps.api.views.common import find_app
+from apps.logs.lines import heroku_format
+from apps.platform.logs import LogFilter, Tail, recent
+from apps.platform.models import App
+
+SALT = "paas.log-session"
+# The URL is a bearer credential without the token: it is good for a short while only.
+SESSION_SECONDS = 300
+LINES_MAX = 1500
+
+
+@api_view("POST")
+def log_sessions(request: ApiRequest, app: str) -> Any:
+    found = find_app(request.user, app)
+    data = request.data
+    lines = data.get("lines", 100)
+    if isinstance(lines, bool) or not isinstance(lines, int) or not 0 <= lines <= LINES_MAX:
+        raise invalid(f"lines must be a number from 0 to {LINES_MAX}.")
+    dyno = data.get("dyno") or data.get("dyno_name") or data.get("type") or ""
+    source = data.get("source") or ""
+    if not isinstance(dyno, str) or not isinstance(source, str):
+        raise invalid("dyno and source must be strings.")
+    session = {
+        "app": found.pk, "dyno": dyno[:40], "source": source[:10], "lines": lines,
+        "tail": bool(data.get("tail")), "user": request.user.pk,
+    }  # fmt: skip
+    signed = signing.dumps(session, salt=SALT, compress=True)
+    # The stream is fetched without the API's media type, so it lives under /api/ in the site's
+    # own URLs, not in whichever URLs this request was routed by.
+    path = reverse("api-log-stream", args=[signed], urlconf=settings.ROOT_URLCONF)
+    url = request.build_absolute_uri(path)
+    now = datetime.now(UTC).isoformat()
+    body = {"id": str(uuid.uuid4()), "logplex_url": url, "created_at": now, "updated_at": now}
+    return respond(body, status=201)
+
+
+def _lines(app: App, session: dict[str, Any], since_id: str) -> Iterator[str]:
+    dyno = session["dyno"]
+    log_filter = LogFilter(dyno=dyno) if "." in dyno else LogFilter(process=dyno)
+    shown = recent(app, log_filter, lines=session["lines"]) if session["lines"] else []
+    if session["source"] == "app":
+        shown = [line for line in shown if line.source == "app"]
+    for line in shown:
+        yield f"id: {line.timestamp.isoformat()}\ndata: {heroku_format(line)}\n\n"
+    if not session["tail"]:
+        return
+    since = shown[-1].timestamp if shown else datetime.now(UTC)
+    if since_id:
+        with contextlib.suppress(ValueError):
+            since = datetime.fromisoformat(since_id)
+    tail = Tail(app, log_filter, since=since)
+    try:
+        for item in tail:
+            if item is None:
+                yield ": keep-alive\n\n"
+            elif session["source"] != "app" or item.source == "app":
+                yield f"id: {item.timestamp.isoformat()}\ndata: {heroku_format(item)}\n\n"
+    finally:
+        tail.close()
+
+
+def log_stream(request: HttpRequest, session: str) -> Any:
+    try:
+        data = signing.loads(session, salt=SALT, max_age=SESSION_SECONDS)
+    except signing.BadSignature:
+        return ApiError(404, "not_found", "This log session has expired or is invalid.").response()
+    app = App.objects.filter(pk=data["app"]).first()
+    if app is None:
+        return ApiError(404, "not_found", "Couldn't find that app.").response()
+    stream = _lines(app, data, request.headers.get("Last-Event-ID", ""))
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response

@@ -1,0 +1,116 @@
+"""Releases (list with Range paging, info, deploy an image, roll back) and config vars."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.api import shapes
+from apps.api.errors import ApiError, invalid
+from apps.api.http import ApiRequest, api_view, respond
+from apps.api.ranges import next_range, parse_range
+from apps.api.views.common import find_app
+from apps.platform.models import App, Operation, Release
+from apps.platform.services import config_update, release_deploy, release_rollback
+
+
+def _statuses(app: App, releases: list[Release]) -> dict[int, str]:
+    """A release is pending while its operation is open, failed if it failed."""
+    outcome: dict[int, str] = {}
+    operations = Operation.objects.filter(release__in=releases).exclude(
+        status=Operation.Status.SUPERSEDED
+    )
+    for release_id, status in operations.values_list("release_id", "status"):
+        if status in Operation.ACTIVE:
+            outcome[release_id] = "pending"
+        elif status == Operation.Status.FAILED:
+            outcome.setdefault(release_id, "failed")
+    return outcome
+
+
+def _shaped(app: App, releases: list[Release]) -> list[dict[str, Any]]:
+    current = app.releases.order_by("-version").values_list("version", flat=True).first()
+    statuses = _statuses(app, releases)
+    return [
+        shapes.release(r, app, current=r.version == current, status=statuses.get(r.pk, "succeeded"))
+        for r in releases
+    ]
+
+
+def _find(app: App, identity: str) -> Release:
+    releases: QuerySet[Release] = app.releases.select_related("created_by")
+    found = None
+    if identity.isdigit() and len(identity) < 10:
+        found = releases.filter(version=int(identity)).first()
+    elif len(identity) == 36:
+        try:
+            found = releases.filter(uid=identity).first()
+        except Exception:  # a malformed UUID names no release
+            found = None
+    if found is None:
+        raise ApiError(404, "not_found", f"Couldn't find that release ({identity[:40]}).")
+    return found
+
+
+@api_view("GET", "POST")
+def releases(request: ApiRequest, app: str) -> Any:
+    found = find_app(request.user, app)
+    if request.method == "POST":
+        return _create(request, found)
+    paging = parse_range(request.headers.get("Range", ""), fields=("version",), default="version")
+    listing = found.releases.select_related("created_by")
+    listing = listing.order_by("-version" if paging.descending else "version")
+    if paging.after.isdigit():
+        after = int(paging.after)
+        listing = listing.filter(**{"version__lt" if paging.descending else "version__gt": after})
+    page = list(listing[: paging.max + 1])
+    more, page = len(page) > paging.max, page[: paging.max]
+    body = _shaped(found, page)
+    if more:
+        headers = {"Next-Range": next_range(paging, str(page[-1].version))}
+        return respond(body, status=206, headers=headers)
+    return body
+
+
+def _create(request: ApiRequest, app: App) -> Any:
+    data = request.data
+    if "release" in data:
+        target = _find(app, str(data["release"]))
+        release = release_rollback(actor=request.user, app=app, version=target.version)
+    else:
+        image = data.get("oci_image") or data.get("image")
+        if isinstance(image, dict):
+            image = image.get("id") or image.get("name")
+        if not isinstance(image, str) or not image:
+            raise invalid('Send {"release": <id>} to roll back or {"oci_image": <image>}.')
+        description = data.get("description") or ""
+        if not isinstance(description, str):
+            raise invalid("description must be a string.")
+        release = release_deploy(
+            actor=request.user, app=app, image=image, description=description[:200]
+        )
+    return respond(_shaped(app, [_find(app, str(release.version))])[0], status=201)
+
+
+@api_view("GET")
+def release(request: ApiRequest, app: str, release: str) -> Any:
+    found = find_app(request.user, app)
+    return _shaped(found, [_find(found, release)])[0]
+
+
+@api_view("GET", "PATCH")
+def config_vars(request: ApiRequest, app: str) -> Any:
+    found = find_app(request.user, app)
+    current = dict(found.config_vars.values_list("key", "value"))
+    if request.method == "PATCH":
+        changes: dict[str, str | None] = {}
+        for key, value in request.data.items():
+            if value is not None and not isinstance(value, str | int | float | bool):
+                raise invalid(f"The value of {key[:60]} must be a string or null.")
+            changes[key] = None if value is None else str(value)
+        wanted = {k: v for k, v in (current | changes).items() if v is not None}
+        if wanted != current:
+            config_update(actor=request.user, app=found, changes=changes)
+        current = dict(found.config_vars.values_list("key", "value"))
+    return dict(sorted(current.items()))
