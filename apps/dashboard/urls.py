@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.dashboard.views import activity, apps, config, logs, overview, releases, teams
+from apps.dashboard.views import activity, apps, config, logs, overview, releases, teams, tokens
 
 app_name = "dashboard"
 
@@ -31,4 +31,6 @@ urlpatterns = [
     path("teams/<slug:team>", teams.team, name="team"),
     path("sizes", teams.sizes, name="sizes"),
     path("fleet", teams.fleet, name="fleet"),
+    path("account/tokens", tokens.tokens, name="tokens"),
+    path("account/tokens/<int:token>/revoke", tokens.revoke, name="token-revoke"),
 ]

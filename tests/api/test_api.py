@@ -29,7 +29,7 @@ class Api:
             method, path, json.dumps(body) if body is not None else "",
             content_type="application/json", headers={"Accept": HEROKU, **headers},
         )  # fmt: skip
-        response.json_body = json.loads(response.content) if response.content else None
+        response.json_body = json.loads(response.content) if response.content else None  # type: ignore[attr-defined]
         return response
 
 
@@ -84,8 +84,9 @@ def test_sign_in_is_throttled_after_repeated_failures(client, bob, team, setting
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     wrong = base64.b64encode(b"bob@example.org:wrong").decode()
     statuses = [
-        Api(client, None)("POST", "/oauth/authorizations", {}, Authorization=f"Basic {wrong}")
-        .status_code
+        Api(client, None)(
+            "POST", "/oauth/authorizations", {}, Authorization=f"Basic {wrong}"
+        ).status_code
         for _ in range(6)
     ]
     assert statuses == [401] * 5 + [429]
@@ -110,7 +111,8 @@ def test_apps_list_create_info_and_destroy(api, app, team):
     assert api("DELETE", "/apps/shop").status_code == 200
     assert not App.objects.filter(name="shop").exists()
     assert api("GET", "/apps/shop").json_body == {
-        "id": "not_found", "message": "Couldn't find that app."
+        "id": "not_found",
+        "message": "Couldn't find that app.",
     }
 
 
@@ -155,7 +157,8 @@ def test_formation_batch_update_absolute_relative_and_sizes(api, app):
     ]})  # fmt: skip
     assert response.status_code == 200
     assert [(f["type"], f["quantity"], f["size"]) for f in response.json_body] == [
-        ("web", 3, "basic"), ("worker", 1, "standard-2x")
+        ("web", 3, "basic"),
+        ("worker", 1, "standard-2x"),
     ]
     api("PATCH", "/apps/billing/formation", {"updates": [{"quantity": "+2", "type": "web"}]})
     api("PATCH", "/apps/billing/formation", {"updates": [{"quantity": "-5", "type": "worker"}]})
