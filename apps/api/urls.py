@@ -8,6 +8,7 @@ from django.urls import path, re_path
 from apps.api.views import account, apps, collaborators, formation, logs, releases
 
 urlpatterns = [
+    path("openapi.json", account.openapi),
     path("account", account.account),
     path("oauth/authorizations", account.authorizations),
     path("apps", apps.apps),

@@ -5,6 +5,7 @@ from typing import Any
 from apps.api import shapes
 from apps.api.errors import ApiError
 from apps.api.http import ApiRequest, api_view, basic_user, respond
+from apps.api.openapi import document
 from apps.api.throttle import login_allowed, login_failed
 from apps.api.tokens import token_create
 
@@ -43,3 +44,8 @@ def authorizations(request: ApiRequest) -> Any:
 @api_view("GET", "POST", "PATCH", "PUT", "DELETE", authenticated=False)
 def unknown(request: ApiRequest) -> Any:
     raise ApiError(404, "not_found", f"This server does not serve {request.path[:100]}.")
+
+
+@api_view("GET", authenticated=False)
+def openapi(request: ApiRequest) -> Any:
+    return document(request.build_absolute_uri("/api").rstrip("/"))
