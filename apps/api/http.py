@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -95,6 +95,8 @@ def api_view(
                 return invalid(" ".join(error.messages)).response()
             except Http404:
                 return not_found("Not found.").response()
+            except PermissionDenied as error:
+                return ApiError(403, "forbidden", str(error) or "Not allowed.").response()
             return result if isinstance(result, HttpResponseBase) else respond(result)
 
         return wrapper

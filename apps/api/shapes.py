@@ -68,6 +68,7 @@ def app(app: App, *, released_at: datetime | None = None) -> dict[str, Any]:
         "git_url": "", "web_url": f"http://{app.name}.{domain}/" if domain else None,
         "buildpack_provided_description": None, "repo_size": None, "slug_size": None,
         "acm": False, "internal_routing": None, "locked": False, "process_tier": "production",
+        "create_status": "complete",
     }  # fmt: skip
 
 

@@ -10,7 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from apps.platform.models import Activity, App, DynoSize, Membership, Operation, Team
+from apps.platform.models import (
+    Activity,
+    App,
+    Collaborator,
+    DynoSize,
+    Membership,
+    Operation,
+    Team,
+)
 from apps.platform.services import User, _operation, _user
 
 
@@ -105,3 +113,35 @@ _SIZE_FIELDS = (
     "name", "cpu_request_millicores", "cpu_limit_millicores", "memory_request_mib",
     "memory_limit_mib", "position",
 )  # fmt: skip
+
+
+@transaction.atomic
+def collaborator_set(*, actor: User, app: App, user: str, permissions: list[str]) -> Collaborator:
+    """Gives someone access to one app with Heroku's permissions (view is always included)."""
+    unknown = sorted(set(permissions) - set(Collaborator.PERMISSIONS))
+    if unknown:
+        raise ValidationError(
+            f"Unknown permission {', '.join(unknown)}: choose from "
+            f"{', '.join(Collaborator.PERMISSIONS)}."
+        )
+    member = _find_user(user.strip())
+    wanted = [p for p in Collaborator.PERMISSIONS if p in {*permissions, "view"}]
+    collaborator, _ = Collaborator.objects.update_or_create(
+        app=app, user=member, defaults={"permissions": wanted}
+    )
+    Activity.objects.create(
+        app=app, app_name=app.name, actor=_user(actor), action="collaborator.update",
+        before={}, after={"user": member.get_username(), "permissions": wanted},
+    )  # fmt: skip
+    return collaborator
+
+
+@transaction.atomic
+def collaborator_remove(*, actor: User, app: App, user: Any) -> None:
+    deleted, _ = Collaborator.objects.filter(app=app, user=user).delete()
+    if not deleted:
+        raise ValidationError(f"{user.get_username()} is not a collaborator of {app.name}.")
+    Activity.objects.create(
+        app=app, app_name=app.name, actor=_user(actor), action="collaborator.update",
+        before={"user": user.get_username()}, after={},
+    )  # fmt: skip

@@ -86,6 +86,27 @@ class App(models.Model):
         return self.name
 
 
+class Collaborator(models.Model):
+    """Heroku's per-app permissions for someone who is not an admin of the app's team:
+    any of view, deploy, operate and manage (view is always included)."""
+
+    PERMISSIONS = ("view", "deploy", "operate", "manage")
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="collaborators")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collaborations"
+    )
+    permissions = models.JSONField(default=list)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__email"]
+        constraints = [models.UniqueConstraint(fields=["app", "user"], name="collaborator_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.app}: {', '.join(self.permissions)}"
+
+
 class HealthCheck(models.TextChoices):
     NONE = "none"
     HTTP = "http", "HTTP GET on $PORT"

@@ -24,6 +24,13 @@ def sign_in(page: Page, base: str, username: str, password: str) -> Page:
     return page
 
 
+def settled(page: Page) -> None:
+    """Waits for htmx to finish swapping, so the next action finds the new elements."""
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 @pytest.fixture
 def apps(bob: Any, team: Any, torn_down: None) -> list[App]:
     made = [app_create(actor=bob, team=team, name=n) for n in ("billing", "shop", "search-api")]
@@ -75,12 +82,14 @@ def test_the_formation_works_from_the_keyboard(
     slider.focus()
     with page.expect_response(lambda r: r.url.endswith("/scale")):
         page.keyboard.press("ArrowRight")
+    settled(page)
     expect(page.get_by_label("web dynos", exact=True)).to_have_value("3")
     assert ProcessType.objects.get(app__name="billing", name="web").quantity == 3
     number = page.get_by_label("web dynos", exact=True)
     number.fill("12")
     with page.expect_response(lambda r: r.url.endswith("/scale")):
         number.press("Tab")  # leaving the field is a change
+    settled(page)
     expect(page.get_by_label("web dynos", exact=True)).to_have_value("12")
     assert ProcessType.objects.get(app__name="billing", name="web").quantity == 12
     with page.expect_response(lambda r: r.url.endswith("/scale")):

@@ -9,7 +9,7 @@ from apps.api import shapes
 from apps.api.errors import ApiError, invalid
 from apps.api.http import ApiRequest, api_view, respond
 from apps.api.views.common import find_app
-from apps.platform.permissions import member_teams, visible_apps
+from apps.platform.permissions import MANAGE, member_teams, require, visible_apps
 from apps.platform.services import app_create, app_destroy, app_maintenance
 
 WORDS = ("amber", "brisk", "calm", "dawn", "ember", "frost", "glade", "harbor", "iris", "jade")
@@ -70,6 +70,8 @@ def _create(request: ApiRequest, data: dict[str, Any]) -> Any:
 @api_view("GET", "PATCH", "DELETE")
 def app(request: ApiRequest, app: str) -> Any:
     found = find_app(request.user, app)
+    if request.method in ("PATCH", "DELETE"):
+        require(request.user, found, MANAGE)
     if request.method == "DELETE":
         body = shapes.app(found)
         app_destroy(actor=request.user, app=found)
@@ -89,7 +91,14 @@ def app(request: ApiRequest, app: str) -> Any:
 
 @api_view("GET")
 def empty_list(request: ApiRequest, app: str) -> Any:
-    """Add-ons, domains and pipeline couplings: none exist yet, so an empty list (the CLI's
-    apps:info reads them and must not get a 404)."""
+    """Add-ons and domains: none exist yet, so an empty list (the CLI's apps:info reads them
+    and must not get a 404)."""
     find_app(request.user, app)
     return []
+
+
+@api_view("GET")
+def no_pipeline(request: ApiRequest, app: str) -> Any:
+    """An app's pipeline coupling is one object, or a 404 when it is in no pipeline."""
+    find_app(request.user, app)
+    raise ApiError(404, "not_found", "This app is not in a pipeline.")

@@ -10,6 +10,7 @@ from apps.api.errors import ApiError, invalid
 from apps.api.http import ApiRequest, api_view, respond
 from apps.api.views.common import find_app
 from apps.platform.models import App, Dyno, ProcessType
+from apps.platform.permissions import OPERATE, require
 from apps.platform.services import ProcessChange, dyno_restart, formation_update
 
 QUANTITY = re.compile(r"^([+-]?)(\d{1,4})$")
@@ -46,6 +47,7 @@ def _quantity(value: Any, current: int) -> int | None:
 
 
 def _apply(request: ApiRequest, app: App, updates: list[Any]) -> list[dict[str, Any]]:
+    require(request.user, app, OPERATE)
     existing = _formation(app)
     changes = []
     for update in updates:
@@ -87,6 +89,7 @@ def formation_type(request: ApiRequest, app: str, type: str) -> Any:
 @api_view("DELETE")
 def restart_type(request: ApiRequest, app: str, type: str) -> Any:
     found = find_app(request.user, app)
+    require(request.user, found, OPERATE)
     dyno_restart(actor=request.user, app=found, target=type)
     return respond({}, status=202)
 
@@ -104,6 +107,7 @@ def _dynos(app: App) -> list[dict[str, Any]]:
 def dynos(request: ApiRequest, app: str) -> Any:
     found = find_app(request.user, app)
     if request.method == "DELETE":
+        require(request.user, found, OPERATE)
         dyno_restart(actor=request.user, app=found)
         return respond({}, status=202)
     if request.method == "POST":
@@ -118,6 +122,7 @@ def dyno(request: ApiRequest, app: str, dyno: str) -> Any:
     """One dyno by name (web.1); for DELETE a process type too (web), as the CLI may send."""
     found = find_app(request.user, app)
     if request.method == "DELETE":
+        require(request.user, found, OPERATE)
         dyno_restart(actor=request.user, app=found, target=dyno)
         return respond({}, status=202)
     for item in _dynos(found):

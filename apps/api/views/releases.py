@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from apps.api import shapes
@@ -12,6 +13,7 @@ from apps.api.http import ApiRequest, api_view, respond
 from apps.api.ranges import next_range, parse_range
 from apps.api.views.common import find_app
 from apps.platform.models import App, Operation, Release
+from apps.platform.permissions import DEPLOY, MANAGE, VIEW, app_permissions, require
 from apps.platform.services import config_update, release_deploy, release_rollback
 
 
@@ -74,6 +76,7 @@ def releases(request: ApiRequest, app: str) -> Any:
 
 
 def _create(request: ApiRequest, app: App) -> Any:
+    require(request.user, app, DEPLOY)
     data = request.data
     if "release" in data:
         target = _find(app, str(data["release"]))
@@ -102,6 +105,10 @@ def release(request: ApiRequest, app: str, release: str) -> Any:
 @api_view("GET", "PATCH")
 def config_vars(request: ApiRequest, app: str) -> Any:
     found = find_app(request.user, app)
+    if app_permissions(request.user, found) <= {VIEW}:
+        raise PermissionDenied("Config var values are hidden from those who can only view.")
+    if request.method == "PATCH":
+        require(request.user, found, MANAGE)
     current = dict(found.config_vars.values_list("key", "value"))
     if request.method == "PATCH":
         changes: dict[str, str | None] = {}

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
 from apps.platform.models import App
-from apps.platform.permissions import app_for, is_site_admin
+from apps.platform.permissions import app_for, app_permissions, is_site_admin
 
 P = ParamSpec("P")
 
@@ -56,4 +56,7 @@ def page(
     """The whole page, or on an htmx request only the named partial that it swaps."""
     if partial and request.htmx and not request.htmx.boosted:
         template = f"{template}#{partial}"
+    if isinstance(context.get("app"), App) and "can" not in context:
+        # What the user may do here, so the page offers only that (the views check again).
+        context = context | {"can": app_permissions(request.user, context["app"])}
     return render(request, template, context, status=status)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.dashboard.forms import ConfigVarForm
 from apps.dashboard.views.common import Request, app_view, page
 from apps.platform.models import App, Release
+from apps.platform.permissions import MANAGE, VIEW, app_permissions, require
 from apps.platform.services import config_update
 
 TEMPLATE = "dashboard/app_config.html"
@@ -39,6 +40,8 @@ def config(request: Request, app: App) -> HttpResponse:
 @require_GET
 @app_view
 def reveal(request: Request, app: App, key: str) -> HttpResponse:
+    if app_permissions(request.user, app) <= {VIEW}:
+        raise PermissionDenied("Config var values are hidden from those who can only view.")
     var = app.config_vars.filter(key=key).first()
     if var is None:
         raise Http404("No such config var")
@@ -65,6 +68,7 @@ def _saved(
 @require_POST
 @app_view
 def config_set(request: Request, app: App) -> HttpResponse:
+    require(request.user, app, MANAGE)
     form = ConfigVarForm(request.POST)
     if not form.is_valid():
         return _render(request, app, form, partial="config", status=200 if request.htmx else 400)
@@ -74,6 +78,7 @@ def config_set(request: Request, app: App) -> HttpResponse:
 @require_POST
 @app_view
 def config_unset(request: Request, app: App) -> HttpResponse:
+    require(request.user, app, MANAGE)
     key = request.POST.get("key", "")
     form = ConfigVarForm({"key": key})
     form.is_valid()  # binds cleaned_data, so a refusal below can be added to the form

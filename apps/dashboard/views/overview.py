@@ -15,6 +15,7 @@ from apps.dashboard.forms import AutoscaleForm, DestroyForm, RestartForm, ScaleF
 from apps.dashboard.selectors import Overview, app_overview
 from apps.dashboard.views.common import Request, app_view, page
 from apps.platform.models import App
+from apps.platform.permissions import MANAGE, OPERATE, require
 from apps.platform.services import (
     ProcessChange,
     app_destroy,
@@ -71,6 +72,7 @@ def _changed(request: Request, app: App, form: ServiceForm, done: str) -> HttpRe
 @require_POST
 @app_view
 def scale(request: Request, app: App) -> HttpResponse:
+    require(request.user, app, OPERATE)
     form = ScaleForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -87,6 +89,7 @@ def scale(request: Request, app: App) -> HttpResponse:
 @require_POST
 @app_view
 def autoscale(request: Request, app: App) -> HttpResponse:
+    require(request.user, app, OPERATE)
     form = AutoscaleForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -105,6 +108,7 @@ def autoscale(request: Request, app: App) -> HttpResponse:
 @require_POST
 @app_view
 def restart(request: Request, app: App) -> HttpResponse:
+    require(request.user, app, OPERATE)
     form = RestartForm(request.POST)
     if form.is_valid():
         try:
@@ -117,6 +121,7 @@ def restart(request: Request, app: App) -> HttpResponse:
 @require_POST
 @app_view
 def destroy(request: Request, app: App) -> HttpResponse:
+    require(request.user, app, MANAGE)
     form = DestroyForm(request.POST, app_name=app.name)
     if not form.is_valid():
         return _render(request, app, destroy_form=form, status=400)

@@ -13,6 +13,7 @@ from apps.dashboard.forms import DeployForm
 from apps.dashboard.releases import release_diff
 from apps.dashboard.views.common import Request, app_view, page
 from apps.platform.models import App, Release
+from apps.platform.permissions import DEPLOY, require
 from apps.platform.services import release_deploy, release_rollback
 
 RELEASES_PER_PAGE = 50
@@ -47,6 +48,7 @@ def diff(request: Request, app: App, old: int, new: int) -> HttpResponse:
 @app_view
 def rollback(request: Request, app: App, version: int) -> HttpResponse:
     """GET asks for confirmation (the page without JavaScript); POST rolls back."""
+    require(request.user, app, DEPLOY)
     target = _release(app, version)
     current = app.releases.order_by("-version").first()
     if request.method == "POST":
@@ -61,6 +63,7 @@ def rollback(request: Request, app: App, version: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @app_view
 def deploy(request: Request, app: App) -> HttpResponse:
+    require(request.user, app, DEPLOY)
     form = DeployForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,0 +1,278 @@
+"""The unmodified official heroku CLI against a live server, the real Celery worker, the watcher
+and the local cluster: each command's output, and what the cluster then holds."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from kubernetes import client
+
+from apps.api.tokens import token_create
+from apps.kube.adapter import Cluster
+from apps.platform.models import App, Membership, Team
+from apps.platform.reconcile import teardown
+from apps.platform.services import app_create, release_deploy
+from tests.helpers import wait_until
+from tests.kwok import append_log_line, attach_log_file
+
+pytestmark = pytest.mark.django_db(transaction=True)
+IMAGE = "registry.example.com/shop:v1"
+
+
+@pytest.fixture
+def bob() -> User:
+    user = User.objects.create_user("bob", "bob@example.org", "bob password 1")
+    team = Team.objects.create(name="acme")
+    Membership.objects.create(team=team, user=user, role="admin")
+    return user
+
+
+@pytest.fixture
+def token(bob: User) -> str:
+    return token_create(user=bob, name="cli")[1]
+
+
+@pytest.fixture
+def deployed(bob: User, kube: Cluster) -> Any:
+    """An app with web and worker process types, deployed; deleted from the cluster after."""
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    app = app_create(actor=bob, team=Team.objects.get(name="acme"), name=name)
+    release_deploy(actor=bob, app=app, image=IMAGE, commands={"web": "serve", "worker": "work"})
+    yield app
+    for uid in App.objects.values_list("uid", flat=True):
+        teardown(kube, str(uid))
+    teardown(kube, str(app.uid))
+
+
+def deployment(kube_api: client.ApiClient, app: App, process: str) -> Any:
+    return client.AppsV1Api(kube_api).read_namespaced_deployment(
+        f"{app.name}-{process}", app.namespace
+    )
+
+
+def ready(kube_api: client.ApiClient, app: App, process: str = "web") -> int:
+    try:
+        return deployment(kube_api, app, process).status.ready_replicas or 0
+    except client.ApiException:
+        return -1
+
+
+def interactive(heroku: Any, *args: str, answers: list[tuple[str, str]]) -> str:
+    """Runs the CLI on a terminal, answering each prompt as it appears (its password prompt
+    reads from a TTY only)."""
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [heroku.executable, *args], env=heroku.env, cwd=heroku.home,
+        stdin=child, stdout=child, stderr=child, start_new_session=True,
+    )  # fmt: skip
+    os.close(child)
+    seen, pending = "", list(answers)
+    try:
+        while process.poll() is None or select.select([main], [], [], 0)[0]:
+            if not select.select([main], [], [], 10)[0]:
+                break
+            try:
+                seen += os.read(main, 4096).decode(errors="replace")
+            except OSError:
+                break
+            if pending and pending[0][0] in seen.rsplit("\n", 1)[-1]:
+                os.write(main, (pending.pop(0)[1] + "\r").encode())
+    finally:
+        os.close(main)
+        process.wait(timeout=30)
+    return seen
+
+
+def test_login_with_email_and_password(heroku, bob, live_server):
+    output = interactive(
+        heroku, "login", "-i",
+        answers=[("Email", "bob@example.org"), ("Password", "bob password 1")],
+    )  # fmt: skip
+    assert "Logged in as bob@example.org" in output, output
+    netrc = (heroku.home / ".netrc").read_text()
+    host = live_server.url.removeprefix("http://")
+    assert f"machine {host}" in netrc
+    assert heroku("auth:whoami").stdout.strip() == "bob@example.org"
+
+
+def test_apps_create_info_and_destroy(heroku, token, kube_api, celery_worker, kube):
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    created = heroku("apps:create", name, token=token)
+    assert f"Creating {name}... done" in created.stderr
+    listing = heroku("apps", token=token).stdout
+    assert name in listing
+    info = heroku("apps:info", "-a", name, token=token).stdout
+    assert f"=== {name}" in info
+    app = App.objects.get(name=name)
+    wait_until(
+        lambda: client.CoreV1Api(kube_api).read_namespace(app.namespace).status.phase == "Active",
+        what="the app's namespace on the cluster",
+    )
+    destroyed = heroku("apps:destroy", "-a", name, "--confirm", name, token=token)
+    assert f"Destroying {name} (including all add-ons)... done" in destroyed.stderr
+    assert not App.objects.filter(name=name).exists()
+
+    def namespace_going() -> bool:
+        try:
+            found: Any = client.CoreV1Api(kube_api).read_namespace(app.namespace)
+        except client.ApiException as error:
+            return bool(error.status == 404)
+        return bool(found.metadata.deletion_timestamp is not None)
+
+    wait_until(namespace_going, what="the namespace to be deleted")
+    teardown(kube, str(app.uid))
+
+
+def test_ps_scale_restart_and_sizes(
+    heroku, token, deployed, kube_api, celery_worker, observer_process
+):
+    name = deployed.name
+    wait_until(lambda: ready(kube_api, deployed) == 1, timeout=60, what="web.1 Ready")
+    wait_until(
+        lambda: "web.1: up" in heroku("ps", "-a", name, token=token).stdout,
+        timeout=30, what="heroku ps to show web.1 up",
+    )  # fmt: skip
+    scaled = heroku("ps:scale", "web=3", "worker=1:standard-2x", "-a", name, token=token)
+    assert "now running web at 3:basic, worker at 1:standard-2x" in scaled.stderr
+    wait_until(lambda: ready(kube_api, deployed) == 3, timeout=60, what="3 web dynos Ready")
+    worker = deployment(kube_api, deployed, "worker")
+    assert worker.spec.replicas == 1
+    limits = worker.spec.template.spec.containers[0].resources.limits
+    assert limits == {"cpu": "2", "memory": "1Gi"}
+    formation = heroku("ps:scale", "-a", name, token=token).stdout
+    assert "web=3:basic" in formation
+    assert "worker=1:standard-2x" in formation
+    relative = heroku("ps:scale", "web+1", "-a", name, token=token)
+    assert relative.returncode == 0
+    wait_until(lambda: deployment(kube_api, deployed, "web").spec.replicas == 4, what="web=4")
+    wait_until(
+        lambda: heroku("ps", "-a", name, token=token).stdout.count("web.") >= 4,
+        timeout=60, what="heroku ps to list 4 web dynos",
+    )  # fmt: skip
+
+    before = deployment(kube_api, deployed, "web").spec.template.metadata.annotations or {}
+    heroku("ps:restart", "--process-type", "web", "-a", name, token=token)
+    wait_until(
+        lambda: (
+            (deployment(kube_api, deployed, "web").spec.template.metadata.annotations or {})
+            != before
+        ),
+        what="the web Deployment's pod template to change for the restart",
+    )
+    heroku("ps:restart", "-a", name, token=token)
+    refused = heroku("ps:scale", "web=2:gigantic", "-a", name, token=token, check=False)
+    assert refused.returncode != 0
+    assert "Unknown dyno size 'gigantic'" in refused.stderr
+    assert deployment(kube_api, deployed, "web").spec.replicas == 4
+
+
+def test_config_releases_and_rollback(heroku, token, deployed, kube_api, celery_worker):
+    name = deployed.name
+    assert heroku("config", "-a", name, token=token).stdout.strip().endswith("Config Vars")
+    set_ = heroku("config:set", "GREETING=hello world", "-a", name, token=token)
+    assert "Setting GREETING and restarting" in set_.stderr + set_.stdout
+    assert ", v3" in set_.stderr + set_.stdout
+    shown = heroku("config", "-a", name, token=token).stdout
+    assert "GREETING: hello world" in shown
+    secret = f"{name}-config"
+
+    def secret_keys() -> set[str]:
+        try:
+            found: Any = client.CoreV1Api(kube_api).read_namespaced_secret(
+                secret, deployed.namespace
+            )
+        except client.ApiException:
+            return set()
+        return set(found.data or {})
+
+    wait_until(lambda: "GREETING" in secret_keys(), what="GREETING in the cluster's Secret")
+    heroku("config:unset", "GREETING", "-a", name, token=token)
+    wait_until(lambda: "GREETING" not in secret_keys(), what="GREETING gone from the Secret")
+
+    releases = heroku("releases", "-a", name, token=token).stdout
+    assert "v4" in releases
+    assert "Unset GREETING config vars" in releases
+    assert "bob@example.org" in releases
+    rolled = heroku("rollback", "v3", "-a", name, token=token)
+    assert f"Rolling back {name} to v3... done, v5" in rolled.stderr
+    wait_until(lambda: "GREETING" in secret_keys(), what="the rollback to restore GREETING")
+
+
+def test_access_and_maintenance(heroku, token, deployed, kube_api, celery_worker):
+    name = deployed.name
+    User.objects.create_user("charlie", "charlie@example.org", "charlie password 1")
+    added = heroku("access:add", "charlie@example.org", "-a", name, "-p", "deploy", token=token)
+    assert "with deploy, view permissions" in added.stderr
+    access = heroku("access", "-a", name, token=token).stdout
+    assert "bob@example.org" in access
+    assert "charlie@example.org" in access
+
+    def selector() -> dict[str, str]:
+        try:
+            service: Any = client.CoreV1Api(kube_api).read_namespaced_service(
+                name, deployed.namespace
+            )
+        except client.ApiException:
+            return {}
+        return dict(service.spec.selector or {})
+
+    wait_until(selector, what="the web Service")
+    heroku("maintenance:on", "-a", name, token=token)
+    assert heroku("maintenance", "-a", name, token=token).stdout.strip() == "on"
+    wait_until(
+        lambda: selector().get("paas.dev/maintenance") == "on",
+        what="the Service to select no dyno in maintenance",
+    )
+    heroku("maintenance:off", "-a", name, token=token)
+    assert heroku("maintenance", "-a", name, token=token).stdout.strip() == "off"
+    wait_until(lambda: "paas.dev/maintenance" not in selector(), what="traffic back")
+
+
+def test_logs_and_logs_tail(
+    heroku, token, deployed, kube_api, pod_logs_dir, celery_worker, observer_process
+):
+    name = deployed.name
+    wait_until(lambda: ready(kube_api, deployed) == 1, timeout=60, what="web.1 Ready")
+    dyno = wait_until(
+        lambda: deployed.dynos.filter(state="up").first(), timeout=30, what="web.1 up"
+    )
+    log_file = pod_logs_dir / f"{deployed.namespace}-{dyno.pod_name}.log"
+    attach_log_file(kube_api, deployed.namespace, dyno.pod_name, log_file)
+    append_log_line(log_file, "booted on port 5000")
+    recent = wait_until(
+        lambda: (out := heroku("logs", "-a", name, token=token).stdout)
+        and "booted on port 5000" in out and out,
+        timeout=30, what="heroku logs to show the pod's line",
+    )  # fmt: skip
+    assert f"app[{dyno.name}]: booted on port 5000" in recent
+    assert f"paas[api]: Deployed {IMAGE} as v2 by user bob" in recent
+
+    tail = subprocess.Popen(
+        [heroku.executable, "logs", "--tail", "-a", name],
+        env=heroku.env | {"HEROKU_API_KEY": token}, cwd=heroku.home, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert tail.stdout is not None
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(tail.stdout or []), daemon=True)
+        reader.start()
+        wait_until(lambda: any("booted on port 5000" in line for line in lines), timeout=30,
+                   what="the tail to start with the recent lines")  # fmt: skip
+        append_log_line(log_file, "request handled in 12ms")
+        wait_until(lambda: any("request handled in 12ms" in line for line in lines), timeout=15,
+                   what="a new line in heroku logs --tail")  # fmt: skip
+        heroku("ps:scale", "web=2", "-a", name, token=token)
+        wait_until(lambda: any("Scaled to web@2:basic" in line for line in lines), timeout=15,
+                   what="the scale event in the tail")  # fmt: skip
+    finally:
+        os.killpg(tail.pid, 9)
+        tail.wait()
