@@ -12,6 +12,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -32,6 +33,13 @@ def kube_api() -> client.ApiClient:
     from apps.kube.client import api_client
 
     return api_client()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """A fast hasher in tests: the real one takes a quarter of a second per password, on
+    purpose. (The live server runs in this process, so sign-in through the browser agrees.)"""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
