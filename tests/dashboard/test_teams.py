@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from apps.platform.models import DynoSize, Membership, Operation, Team
@@ -84,3 +86,23 @@ def test_global_activity_for_site_admins(client, root, app):
     client.force_login(root)
     content = client.get("/activity", {"app": "billing"}).content.decode()
     assert "Created app billing by user bob" in content
+
+
+def test_activity_is_filtered_and_exported(client, root, bob, app):
+    from apps.platform.services import config_update
+
+    config_update(actor=bob, app=app, changes={"SECRET": "hunter2"})
+    client.force_login(root)
+    page = client.get("/activity", {"action": "config"}).content.decode()
+    assert "Set SECRET config vars by user bob" in page
+    assert "Created app" not in page
+    exported = client.get("/activity", {"app": "billing", "format": "csv"})
+    assert exported["Content-Type"] == "text/csv"
+    body = b"".join(exported.streaming_content).decode().splitlines()
+    assert body[0] == "created,app,actor,action,text,before,after"
+    assert any(",billing,bob,config.update,Set SECRET config vars by user bob," in r for r in body)
+    assert "hunter2" not in "\n".join(body)  # values never reach the audit trail
+    as_json = client.get("/activity", {"actor": "bob", "format": "json"})
+    records = json.loads(b"".join(as_json.streaming_content))
+    assert {r["action"] for r in records} == {"app.create", "config.update"}
+    assert all(r["actor"] == "bob" for r in records)

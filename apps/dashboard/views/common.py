@@ -38,10 +38,10 @@ def app_view(view: AppView[P]) -> Callable[Concatenate[Request, str, P], HttpRes
     return wrapper  # type: ignore[return-value]
 
 
-def site_admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def site_admin_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @login_required
     @wraps(view)
-    def wrapper(request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not is_site_admin(request.user):
             return HttpResponseForbidden("Only site administrators can see this page.")
         return view(request, *args, **kwargs)
