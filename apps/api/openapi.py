@@ -104,7 +104,10 @@ BODIES: dict[str, Any] = {
     "ConfigVarsUpdate": {"type": "object", "additionalProperties": NULLABLE_STRING},
     "ReleaseCreate": {
         "type": "object",
-        "properties": {"release": STRING, "oci_image": STRING, "description": STRING},
+        "properties": {
+            "release": STRING, "oci_image": STRING, "description": STRING,
+            "commands": {"type": "object", "additionalProperties": STRING},
+        },
     },
     "CollaboratorCreate": {
         "type": "object", "required": ["user"], "properties": {"user": STRING},

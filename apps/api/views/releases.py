@@ -90,9 +90,16 @@ def _create(request: ApiRequest, app: App) -> Any:
         description = data.get("description") or ""
         if not isinstance(description, str):
             raise invalid("description must be a string.")
+        commands = data.get("commands")
+        if commands is not None and not (
+            isinstance(commands, dict)
+            and all(isinstance(k, str) and isinstance(v, str) and v for k, v in commands.items())
+        ):
+            raise invalid('commands must map process types to commands: {"web": "..."}.')
         release = release_deploy(
-            actor=request.user, app=app, image=image, description=description[:200]
-        )
+            actor=request.user, app=app, image=image, description=description[:200],
+            commands=commands or None,
+        )  # fmt: skip
     return respond(_shaped(app, [_find(app, str(release.version))])[0], status=201)
 
 
