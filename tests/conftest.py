@@ -12,12 +12,12 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 from django.apps import apps as django_apps
 from django.conf import settings
+from django.test import override_settings
 from kubernetes import client
 
 from apps.kube.adapter import Cluster
@@ -36,10 +36,12 @@ def kube_api() -> client.ApiClient:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
+def _fast_password_hashing() -> Iterator[None]:
     """A fast hasher in tests: the real one takes a quarter of a second per password, on
-    purpose. (The live server runs in this process, so sign-in through the browser agrees.)"""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    purpose. (The live server runs in this process, so sign-in through the browser agrees.)
+    Not through pytest-django's `settings` fixture: some tests have a parameter of that name."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -126,7 +126,7 @@ class Cluster:
     def apply(self, manifest: Manifest, *, manager: str = FIELD_MANAGER) -> Manifest:
         """Server-side apply with one fixed field manager; force takes back fields someone else
         changed by hand, which is what repairing drift means."""
-        kind = KINDS[manifest["kind"]]
+        kind = POD if manifest["kind"] == POD.kind else KINDS[manifest["kind"]]
         meta = manifest["metadata"]
         result: Manifest = self._request(
             "apply", kind, kind.item(meta.get("namespace"), meta["name"]),

@@ -250,3 +250,40 @@ def desired_objects(spec: AppSpec) -> list[Manifest]:
     if any(p.name == "web" for p in spec.processes):
         objects.append(web_service(spec))
     return objects
+
+
+NUMBER_LABEL = "paas.dev/dyno-number"
+ONE_OFF = "run"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A one-off dyno: `heroku run:detached`. It runs once, never restarts, and is stopped
+    after `ttl` seconds."""
+
+    name: str
+    number: int
+    command: str
+    process: ProcessSpec
+    env: tuple[tuple[str, str], ...] = ()
+    ttl: int = 3600
+
+
+def one_off_pod(spec: AppSpec, run: RunSpec) -> Manifest:
+    container = _container(spec, run.process)
+    container["name"] = ONE_OFF
+    container["env"] += [{"name": k, "value": v} for k, v in run.env]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": run.name, "namespace": spec.namespace,
+            "labels": labels(spec, ONE_OFF)
+            | {RELEASE_LABEL: str(spec.release), NUMBER_LABEL: str(run.number)},
+        },
+        "spec": {
+            "containers": [container], "restartPolicy": "Never",
+            "activeDeadlineSeconds": run.ttl, "enableServiceLinks": False,
+            "terminationGracePeriodSeconds": 10,
+        },
+    }  # fmt: skip

@@ -107,6 +107,9 @@ _WORDINGS: dict[str, Wording] = {
     "release.deploy": _release_deploy,
     "release.rollback": _release_rollback,
     "dyno.restart": _dyno_restart,
+    "dyno.run": lambda before, after: (
+        f"Starting process with command `{after.get('command')}` on {after.get('dyno')}"
+    ),
     "autoscale.update": _autoscale_update,
     "process.settings": _process_settings,
     "drift.repair": _drift_repair,

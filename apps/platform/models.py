@@ -204,6 +204,7 @@ class Operation(models.Model):
         DESTROY = "destroy"
         AUTOSCALE = "autoscale"
         SETTINGS = "settings"
+        RUN = "run"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -221,6 +222,8 @@ class Operation(models.Model):
     target = models.CharField(max_length=64, blank=True)
     # The pods to delete for a one-dyno restart, fixed when it is accepted.
     pods = models.JSONField(default=list, blank=True)
+    # What a one-off dyno runs: {"name", "number", "command", "size", "env", "ttl"}.
+    run = models.JSONField(default=dict, blank=True)
     # Deployment name -> the generation this operation waits to see rolled out.
     applied = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.kube.manifests import PROCESS_LABEL
+from apps.kube.manifests import NUMBER_LABEL, PROCESS_LABEL
 from apps.kube.status import dyno_state, rollout
 from apps.platform.models import App, Dyno, Operation, ProcessStatus
 
@@ -79,7 +79,13 @@ def record_pod(app: App, pod: dict[str, Any]) -> bool:
             "number", flat=True
         )
     )
-    number = next(n for n in range(1, len(taken) + 2) if n not in taken)
+    # A one-off dyno carries its number (run.1234), chosen when it was asked for.
+    given = meta.get("labels", {}).get(NUMBER_LABEL, "")
+    number = (
+        int(given)
+        if given.isdigit()
+        else next(n for n in range(1, len(taken) + 2) if n not in taken)
+    )
     Dyno.objects.create(app=app, pod_uid=meta["uid"], number=number, **values)
     return bool(observed.reason)
 

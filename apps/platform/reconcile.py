@@ -13,16 +13,25 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.utils import timezone
 
 from apps.kube.adapter import FIELD_MANAGER, Cluster, PermanentError, TemporaryError
 from apps.kube.diff import differences, key
-from apps.kube.manifests import APP_UID_LABEL, PROCESS_LABEL, AppSpec, desired_objects
+from apps.kube.manifests import (
+    APP_UID_LABEL,
+    ONE_OFF,
+    PROCESS_LABEL,
+    AppSpec,
+    ProcessSpec,
+    RunSpec,
+    desired_objects,
+    one_off_pod,
+)
 from apps.platform.locks import APP_LOCK_SPACE, app_unlock
-from apps.platform.models import Activity, App, Operation
+from apps.platform.models import Activity, App, DynoSize, Operation
 from apps.platform.selectors import app_specs
 
 Manifest = dict[str, Any]
@@ -137,16 +146,37 @@ WITH lock AS MATERIALIZED (SELECT pg_try_advisory_lock(%(space)s, %(app)s) AS he
 claimed AS (
     UPDATE platform_operation SET status = %(applying)s, error = '', updated = now()
     WHERE app_id = %(app)s AND status IN (%(queued)s, %(applying)s) AND (SELECT held FROM lock)
-    RETURNING id, pods
+    RETURNING id, pods, run
 )
 SELECT (SELECT held FROM lock),
-       (SELECT coalesce(json_agg(json_build_array(id, pods)), '[]'::json) FROM claimed)
+       (SELECT coalesce(json_agg(json_build_array(id, pods, run)), '[]'::json) FROM claimed)
 """
 
 
+class Claimed(NamedTuple):
+    id: int
+    pods: list[str]
+    run: dict[str, Any]
+
+
+def _run_spec(run: dict[str, Any]) -> RunSpec:
+    size = DynoSize.objects.filter(name=run["size"]).first() or DynoSize.objects.first()
+    assert size is not None
+    process = ProcessSpec(
+        name=ONE_OFF, command=run["command"], quantity=1,
+        cpu_request_millicores=size.cpu_request_millicores,
+        cpu_limit_millicores=size.cpu_limit_millicores,
+        memory_request_mib=size.memory_request_mib, memory_limit_mib=size.memory_limit_mib,
+    )  # fmt: skip
+    return RunSpec(
+        name=run["name"], number=run["number"], command=run["command"], process=process,
+        env=tuple(sorted(run.get("env", {}).items())), ttl=run.get("ttl", 3600),
+    )  # fmt: skip
+
+
 @contextmanager
-def _claimed(app_id: int) -> Iterator[list[tuple[int, list[str]]] | None]:
-    """Yields the (id, pods) of each operation this run carries, or None when another run holds
+def _claimed(app_id: int) -> Iterator[list[Claimed] | None]:
+    """Yields the (id, pods, run) of each operation this run carries, or None when another run holds
     the app. Under the lock an operation still applying was left by a run that died: it is
     taken over, not left stuck. Claimed before the records are read, so a change committed
     later is never marked done by a run that did not see it."""
@@ -160,24 +190,26 @@ def _claimed(app_id: int) -> Iterator[list[tuple[int, list[str]]] | None]:
         yield None
         return
     try:
-        yield [(pk, pods) for pk, pods in claimed]
+        yield [Claimed(pk, pods, run) for pk, pods, run in claimed]
     finally:
         app_unlock(app_id)
 
 
 def _reconcile_once(
-    app_id: int, kube: Cluster, live: list[Manifest] | None, waiting: list[tuple[int, list[str]]]
+    app_id: int, kube: Cluster, live: list[Manifest] | None, waiting: list[Claimed]
 ) -> None:
     found = app_specs([app_id]).get(app_id)
     if found is None:
         return  # destroyed meanwhile: its operations went with it
     app, spec = found
-    claimed = [pk for pk, _ in waiting]
-    pods = [pod for _, names in waiting for pod in names]
+    claimed = [c.id for c in waiting]
+    pods = [pod for c in waiting for pod in c.pods]
     try:
         changes = converge(kube, spec, live, app.applied)
         for pod in pods:
             kube.delete("Pod", app.namespace, pod)
+        for run in (c.run for c in waiting if c.run):
+            kube.apply(one_off_pod(spec, _run_spec(run)))
     except TemporaryError as exc:
         Operation.objects.filter(pk__in=claimed).update(
             status=Operation.Status.QUEUED, error=f"Waiting for the cluster: {exc}",

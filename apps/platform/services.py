@@ -3,6 +3,7 @@ runs in one transaction, records an Activity, and opens an Operation for the rec
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,8 +79,9 @@ def _operation(
     """Opens the operation and has the app reconciled once the transaction commits. A change
     still queued is superseded: the reconciler applies the records as they now stand, so the
     newer operation carries it, instead of queueing behind it. A dyno restart is an action, not
-    a state, so it stays queued until a reconcile carries it out."""
-    Operation.objects.filter(app=app, status=Operation.Status.QUEUED, pods=[]).update(
+    a state, so it stays queued until a reconcile carries it out; so does a one-off dyno."""
+    waiting = Operation.objects.filter(app=app, status=Operation.Status.QUEUED, pods=[])
+    waiting.exclude(kind=Operation.Kind.RUN).update(
         status=Operation.Status.SUPERSEDED, finished=timezone.now(), updated=timezone.now()
     )
     operation = Operation.objects.create(
@@ -350,3 +352,47 @@ def process_settings_update(
     ProcessType.objects.filter(pk=target.pk).update(**fields)
     _record(app, actor, "process.settings", before | {"process": process}, fields)
     return _operation(app, actor, Operation.Kind.SETTINGS, target=process)
+
+
+RUN_TTL_MAX = 24 * 3600
+COMMAND_MAX = 4096
+
+
+@transaction.atomic
+def dyno_run(
+    *, actor: User, app: App, command: str, size: str | None = None,
+    env: dict[str, str] | None = None, ttl: int = 3600,
+) -> Operation:  # fmt: skip
+    """A one-off dyno (`heroku run:detached`): the current release's image and config running
+    `command` once, named run.NNNN as on Heroku, stopped after `ttl` seconds."""
+    command = command.strip()
+    if not command or len(command) > COMMAND_MAX:
+        raise ValidationError(
+            f"Give a command to run, at most {COMMAND_MAX} characters.", code="invalid_command"
+        )
+    if not 1 <= ttl <= RUN_TTL_MAX:
+        raise ValidationError(
+            f"The time to live is 1 to {RUN_TTL_MAX} seconds.", code="invalid_ttl"
+        )
+    env = env or {}
+    for key, value in env.items():
+        validate_config_key(key)
+        validate_config_value(key, value)
+    app = _locked(app)
+    sizes = {s.name: s for s in DynoSize.objects.all()}
+    chosen = sizes.get(size or DEFAULT_SIZE)
+    if chosen is None:
+        raise ValidationError(
+            f"Unknown dyno size {size!r}: choose one of {', '.join(sizes)}.", code="unknown_size"
+        )
+    release = app.releases.order_by("-version").first()
+    if release is None or not release.image:
+        raise ValidationError(f"Deploy an image to {app.name} first.", code="no_image")
+    taken = set(Dyno.objects.filter(app=app, process_type="run").values_list("number", flat=True))
+    number = next(n for n in (secrets.randbelow(9000) + 1000 for _ in range(100)) if n not in taken)
+    run = {
+        "name": f"{app.name}-run-{number}", "number": number, "command": command,
+        "size": chosen.name, "env": env, "ttl": ttl,
+    }  # fmt: skip
+    _record(app, actor, "dyno.run", {}, {"command": command, "dyno": f"run.{number}"})
+    return _operation(app, actor, Operation.Kind.RUN, target=f"run.{number}", run=run)

@@ -271,3 +271,36 @@ def test_formation_updates_keep_other_types(api, bob, app):
     formation_update(actor=bob, app=app, changes=[ProcessChange("web", 2)])
     api("PATCH", "/apps/billing/formation", {"updates": [{"quantity": 1, "type": "worker"}]})
     assert {p.name: p.quantity for p in app.process_types.all()} == {"web": 2, "worker": 1}
+
+
+def test_one_off_dynos_run_detached(api, app):
+    response = api("POST", "/apps/billing/dynos", {
+        "command": "rake db:migrate", "attach": False, "size": "Standard-2X",
+        "env": {"TERM": "xterm", "COLUMNS": "80"},
+    })  # fmt: skip
+    assert response.status_code == 201, response.json_body
+    dyno = response.json_body
+    assert dyno["name"].startswith("run.")
+    assert (dyno["type"], dyno["state"], dyno["size"]) == ("run", "starting", "standard-2x")
+    operation = app.operations.get(kind=Operation.Kind.RUN)
+    assert operation.target == dyno["name"]
+    assert operation.run["command"] == "rake db:migrate"
+    assert operation.run["env"] == {"TERM": "xterm", "COLUMNS": "80"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"command": "bash", "attach": True}, "heroku run:detached"),
+        ({"command": "  "}, "Give a command to run"),
+        ({"command": 3}, "command must be a string"),
+        ({"command": "x", "size": "huge"}, "Unknown dyno size"),
+        ({"command": "x", "env": {"1BAD": "x"}}, "not a valid config var name"),
+        ({"command": "x", "time_to_live": 0}, "time to live"),
+    ],
+)
+def test_bad_one_off_dynos_are_refused(api, app, body, message):
+    response = api("POST", "/apps/billing/dynos", body)
+    assert response.status_code == 422
+    assert message in response.json_body["message"]
+    assert not app.operations.filter(kind=Operation.Kind.RUN).exists()

@@ -276,3 +276,34 @@ def test_logs_and_logs_tail(
     finally:
         os.killpg(tail.pid, 9)
         tail.wait()
+
+
+def test_run_detached_starts_a_one_off_dyno(
+    heroku, token, deployed, kube_api, celery_worker, observer_process
+):
+    name = deployed.name
+    started = heroku("run:detached", "rake db:migrate", "-a", name, token=token)
+    output = started.stderr + started.stdout
+    assert f"Running rake db:migrate on {name}... done, run." in output, output
+    dyno = output.split("done, ")[1].split()[0]
+    pod_name = f"{name}-run-{dyno.split('.')[1]}"
+
+    def pod() -> Any:
+        try:
+            return client.CoreV1Api(kube_api).read_namespaced_pod(pod_name, deployed.namespace)
+        except client.ApiException:
+            return None
+
+    found = wait_until(pod, timeout=30, what="the one-off dyno's pod")
+    container = found.spec.containers[0]
+    assert container.command == ["/bin/sh", "-c", "rake db:migrate"]
+    assert container.image == IMAGE
+    assert found.spec.restart_policy == "Never"
+    wait_until(
+        lambda: dyno in heroku("ps", "-a", name, token=token).stdout,
+        timeout=30, what=f"heroku ps to list {dyno}",
+    )  # fmt: skip
+    attached = heroku("run", "bash", "-a", name, token=token, check=False)
+    assert attached.returncode != 0
+    assert "Error ID: not_supported" in attached.stderr
+    assert "heroku run:detached" in attached.stderr

@@ -11,7 +11,7 @@ from apps.api.http import ApiRequest, api_view, respond
 from apps.api.views.common import find_app
 from apps.platform.models import App, Dyno, ProcessType
 from apps.platform.permissions import OPERATE, require
-from apps.platform.services import ProcessChange, dyno_restart, formation_update
+from apps.platform.services import ProcessChange, dyno_restart, dyno_run, formation_update
 
 QUANTITY = re.compile(r"^([+-]?)(\d{1,4})$")
 
@@ -111,9 +111,7 @@ def dynos(request: ApiRequest, app: str) -> Any:
         dyno_restart(actor=request.user, app=found)
         return respond({}, status=202)
     if request.method == "POST":
-        raise ApiError(
-            422, "not_supported", "One-off dynos (heroku run) are not available on this server yet."
-        )
+        return _run(request, found)
     return _dynos(found)
 
 
@@ -129,3 +127,38 @@ def dyno(request: ApiRequest, app: str, dyno: str) -> Any:
         if dyno in (item["name"], item["id"]):
             return item
     raise ApiError(404, "not_found", f"Couldn't find that dyno ({dyno[:40]}).")
+
+
+def _run(request: ApiRequest, app: App) -> Any:
+    """`heroku run:detached`: a one-off dyno. An attached run (`heroku run`) needs the
+    rendezvous protocol, which this server does not speak yet."""
+    require(request.user, app, OPERATE)
+    data = request.data
+    if data.get("attach"):
+        raise ApiError(
+            422, "not_supported",
+            "Attached one-off dynos (heroku run) are not available yet: use heroku run:detached "
+            "and read its output with heroku logs --dyno run.N.",
+        )  # fmt: skip
+    command, env, ttl = data.get("command"), data.get("env") or {}, data.get("time_to_live", 3600)
+    if not isinstance(command, str):
+        raise invalid("command must be a string.")
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise invalid("env must map names to strings.")
+    if isinstance(ttl, bool) or not isinstance(ttl, int):
+        raise invalid("time_to_live must be a number of seconds.")
+    size = data.get("size")
+    operation = dyno_run(
+        actor=request.user, app=app, command=command, env=env, ttl=ttl,
+        size=size.lower() if isinstance(size, str) else None,
+    )  # fmt: skip
+    run = operation.run
+    release = app.releases.order_by("-version").first()
+    body = {
+        "id": shapes.derived_id("run", app.uid, run["name"]), "name": f"run.{run['number']}",
+        "type": "run", "command": run["command"], "state": "starting", "size": run["size"],
+        "attach_url": None, "app": shapes.app_ref(app),
+        "release": {"id": str(release.uid), "version": release.version} if release else None,
+        "created_at": operation.created.isoformat(), "updated_at": operation.created.isoformat(),
+    }  # fmt: skip
+    return respond(body, status=201)
