@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -56,6 +57,14 @@ def rollout(request: Request, app: App) -> HttpResponse:
     return response
 
 
+def _attempt(form: ServiceForm, change: Callable[[], object]) -> None:
+    """Carries out the change; a refusal from the service lands on the form, inline."""
+    try:
+        change()
+    except ValidationError as error:
+        form.add_service_error(error)
+
+
 def _changed(request: Request, app: App, form: ServiceForm, done: str) -> HttpResponse:
     """After a change: htmx gets the formation and the rollout swapped in; a plain form post is
     redirected to the page, so reloading it never repeats the change."""
@@ -79,10 +88,7 @@ def scale(request: Request, app: App) -> HttpResponse:
         change = ProcessChange(
             data["process"], quantity=data["quantity"], size=data["size"] or None
         )
-        try:
-            formation_update(actor=request.user, app=app, changes=[change])
-        except ValidationError as error:
-            form.add_service_error(error)
+        _attempt(form, lambda: formation_update(actor=request.user, app=app, changes=[change]))
     return _changed(request, app, form, "Scaling.")
 
 
@@ -94,14 +100,11 @@ def autoscale(request: Request, app: App) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         on = data["enabled"]
-        try:
-            autoscale_update(
-                actor=request.user, app=app, process=data["process"],
-                minimum=data["minimum"] if on else None, maximum=data["maximum"] if on else None,
-                cpu_percent=data["cpu_percent"] or 70,
-            )  # fmt: skip
-        except ValidationError as error:
-            form.add_service_error(error)
+        _attempt(form, lambda: autoscale_update(
+            actor=request.user, app=app, process=data["process"],
+            minimum=data["minimum"] if on else None, maximum=data["maximum"] if on else None,
+            cpu_percent=data["cpu_percent"] or 70,
+        ))  # fmt: skip
     return _changed(request, app, form, "Autoscaling updated.")
 
 
@@ -111,10 +114,8 @@ def restart(request: Request, app: App) -> HttpResponse:
     require(request.user, app, OPERATE)
     form = RestartForm(request.POST)
     if form.is_valid():
-        try:
-            dyno_restart(actor=request.user, app=app, target=form.cleaned_data["target"])
-        except ValidationError as error:
-            form.add_service_error(error)
+        target = form.cleaned_data["target"]
+        _attempt(form, lambda: dyno_restart(actor=request.user, app=app, target=target))
     return _changed(request, app, form, "Restarting.")
 
 
