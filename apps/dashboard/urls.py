@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from apps.dashboard.views import activity, apps, config, logs, overview, releases, teams, tokens
+from apps.dashboard.views import (
+    access,
+    activity,
+    apps,
+    config,
+    logs,
+    overview,
+    releases,
+    teams,
+    tokens,
+)
 
 app_name = "dashboard"
 
@@ -26,6 +36,7 @@ urlpatterns = [
     path("apps/<str:name>/logs", logs.logs, name="logs"),
     path("apps/<str:name>/logs/stream", logs.stream, name="log-stream"),
     path("apps/<str:name>/activity", activity.app_activity, name="app-activity"),
+    path("apps/<str:name>/access", access.access, name="access"),
     path("activity", activity.activity, name="activity"),
     path("teams", teams.teams, name="teams"),
     path("teams/<slug:team>", teams.team, name="team"),

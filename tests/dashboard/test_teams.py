@@ -106,3 +106,33 @@ def test_activity_is_filtered_and_exported(client, root, bob, app):
     records = json.loads(b"".join(as_json.streaming_content))
     assert {r["action"] for r in records} == {"app.create", "config.update"}
     assert all(r["actor"] == "bob" for r in records)
+
+
+def test_access_is_given_and_taken_back_per_app(bob_client, app, charlie):
+    from apps.platform.models import Collaborator
+    from apps.platform.permissions import app_permissions
+
+    response = bob_client.post(
+        "/apps/billing/access", {"user": "charlie@example.org", "permissions": ["deploy"]}
+    )
+    assert response.status_code == 302
+    assert Collaborator.objects.get(app=app, user=charlie).permissions == ["view", "deploy"]
+    assert app_permissions(charlie, app) == {"view", "deploy"}
+    page = bob_client.get("/apps/billing/access").content.decode()
+    assert "view, deploy" in page
+    bob_client.post("/apps/billing/access", {"user": "charlie", "remove": "on"})
+    assert app_permissions(charlie, app) == set()
+    bad = bob_client.post("/apps/billing/access", {"user": "nobody", "permissions": ["deploy"]})
+    assert bad.status_code == 400
+    assert b"No user" in bad.content
+
+
+def test_only_managers_give_access(client, app, charlie):
+    from apps.platform.models import Collaborator
+
+    Collaborator.objects.create(app=app, user=charlie, permissions=["view", "operate"])
+    client.force_login(charlie)
+    assert client.get("/apps/billing/access").status_code == 200
+    refused = client.post("/apps/billing/access", {"user": "charlie", "permissions": ["manage"]})
+    assert refused.status_code == 403
+    assert Collaborator.objects.get(app=app, user=charlie).permissions == ["view", "operate"]
