@@ -113,6 +113,13 @@ PAGES = [
     ),
     ("GET", "/apps/billing/logs", None, _row(302, 200, 200, 200, 404, 200)),
     ("GET", "/apps/billing/activity", None, _row(302, 200, 200, 200, 404, 200)),
+    ("GET", "/apps/billing/access", None, _row(302, 200, 200, 200, 404, 200)),
+    (
+        "POST",
+        "/apps/billing/access",
+        {"user": "eve", "permissions": ["deploy"]},
+        _row(302, 403, 403, 302, 404, 302),
+    ),
     ("POST", "/apps/billing/destroy", {"confirm": "billing"}, _row(302, 403, 403, 302, 404, 302)),
     ("GET", "/teams", None, _row(302, 200, 200, 200, 200, 200)),
     ("GET", "/teams/acme", None, _row(302, 200, 200, 200, 404, 200)),
