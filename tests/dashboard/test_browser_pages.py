@@ -136,3 +136,9 @@ def test_admin_pages(
     expect(page.locator("table.members")).to_contain_text("charlie")
     assert Membership.objects.get(team__name="acme", user=charlie).role == "member"
     screenshot(page, "team")
+    page.goto(f"{live_server.url}/apps/billing/access")
+    page.get_by_label("Username or email").fill("charlie")
+    page.get_by_label("deploy").check()
+    page.get_by_role("button", name="Save access").click()
+    expect(page.locator("tr[data-user=charlie]")).to_contain_text("view, deploy")
+    screenshot(page, "access")

@@ -55,7 +55,9 @@ def access(request: Request, app: App) -> HttpResponse:
     context = {
         "app": app, "form": form,
         "admins": app.team.memberships.filter(role=Membership.Role.ADMIN).select_related("user"),
-        "members": app.team.memberships.filter(role=Membership.Role.MEMBER).select_related("user"),
+        "members": app.team.memberships.filter(role=Membership.Role.MEMBER)
+        .exclude(user__in=app.collaborators.values("user"))
+        .select_related("user"),
         "collaborators": app.collaborators.select_related("user"),
     }  # fmt: skip
     return page(request, "dashboard/app_access.html", context, status=400 if form.errors else 200)
