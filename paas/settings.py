@@ -181,3 +181,9 @@ APP_NAMESPACE_PREFIX = env_str("APP_NAMESPACE_PREFIX", "app-")
 # web URL is shown until ingress exists).
 PAAS_REGION = env_str("PAAS_REGION", "local")
 PAAS_APPS_DOMAIN = env_str("PAAS_APPS_DOMAIN", "")
+# `heroku run` sessions: the TLS port `manage.py rendezvous` serves, the host the CLI reaches it
+# at (blank: the host the API was reached at), and its certificate and key.
+RENDEZVOUS_PORT = env_int("RENDEZVOUS_PORT", 5001, minimum=1)
+RENDEZVOUS_HOST = env_str("RENDEZVOUS_HOST", "")
+RENDEZVOUS_CERT = env_str("RENDEZVOUS_CERT", "")
+RENDEZVOUS_KEY = env_str("RENDEZVOUS_KEY", "")

@@ -162,8 +162,9 @@ class Claimed(NamedTuple):
 def _run_spec(run: dict[str, Any]) -> RunSpec:
     size = DynoSize.objects.filter(name=run["size"]).first() or DynoSize.objects.first()
     assert size is not None
+    command = f"sleep {run.get('ttl', 3600)}" if run.get("attach") else run["command"]
     process = ProcessSpec(
-        name=ONE_OFF, command=run["command"], quantity=1,
+        name=ONE_OFF, command=command, quantity=1,
         cpu_request_millicores=size.cpu_request_millicores,
         cpu_limit_millicores=size.cpu_limit_millicores,
         memory_request_mib=size.memory_request_mib, memory_limit_mib=size.memory_limit_mib,

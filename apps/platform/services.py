@@ -361,7 +361,7 @@ COMMAND_MAX = 4096
 @transaction.atomic
 def dyno_run(
     *, actor: User, app: App, command: str, size: str | None = None,
-    env: dict[str, str] | None = None, ttl: int = 3600,
+    env: dict[str, str] | None = None, ttl: int = 3600, attach: bool = False,
 ) -> Operation:  # fmt: skip
     """A one-off dyno (`heroku run:detached`): the current release's image and config running
     `command` once, named run.NNNN as on Heroku, stopped after `ttl` seconds."""
@@ -393,6 +393,8 @@ def dyno_run(
     run = {
         "name": f"{app.name}-run-{number}", "number": number, "command": command,
         "size": chosen.name, "env": env, "ttl": ttl,
+        # Attached, the dyno waits for its session; the command then runs in it by an exec.
+        "attach": attach,
     }  # fmt: skip
     _record(app, actor, "dyno.run", {}, {"command": command, "dyno": f"run.{number}"})
     return _operation(app, actor, Operation.Kind.RUN, target=f"run.{number}", run=run)

@@ -6,9 +6,13 @@ from __future__ import annotations
 import os
 import pty
 import select
+import socket
 import subprocess
+import sys
 import threading
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +24,7 @@ from apps.kube.adapter import Cluster
 from apps.platform.models import App, Membership, Team
 from apps.platform.reconcile import teardown
 from apps.platform.services import app_create, release_deploy
+from tests.conftest import ARTIFACTS, ROOT, stop_process, test_database_env
 from tests.helpers import wait_until
 from tests.kwok import append_log_line, attach_log_file
 
@@ -306,4 +311,69 @@ def test_run_detached_starts_a_one_off_dyno(
     attached = heroku("run", "bash", "-a", name, token=token, check=False)
     assert attached.returncode != 0
     assert "Error ID: not_supported" in attached.stderr
-    assert "heroku run:detached" in attached.stderr
+    assert "Attached one-off dynos (heroku run) are not served here" in attached.stderr
+
+
+@pytest.fixture
+def rendezvous(tmp_path, settings, kube_api) -> Iterator[Path]:
+    """The rendezvous server with a certificate of its own, and kwok set to carry out execs in
+    any pod on this machine. Yields the certificate, for the CLI to trust."""
+    cert, key = tmp_path / "rendezvous.pem", tmp_path / "rendezvous.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.RENDEZVOUS_PORT, settings.RENDEZVOUS_CERT = port, str(cert)
+    settings.RENDEZVOUS_KEY, settings.RENDEZVOUS_HOST = str(key), "localhost"
+    objects = client.CustomObjectsApi(kube_api)
+    try:
+        objects.create_cluster_custom_object("kwok.x-k8s.io", "v1alpha1", "clusterexecs", {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterExec",
+            "metadata": {"name": "local"}, "spec": {"execs": [{"local": {"workDir": "/tmp"}}]},
+        })  # fmt: skip
+    except client.ApiException as error:
+        if error.status != 409:  # 409: there already
+            raise
+    env = test_database_env() | {
+        "RENDEZVOUS_CERT": str(cert), "RENDEZVOUS_KEY": str(key), "RENDEZVOUS_PORT": str(port),
+    }  # fmt: skip
+    log = (ARTIFACTS / "rendezvous.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "rendezvous", "--bind", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    wait_until(lambda: _listening(port), what="the rendezvous server")
+    yield cert
+    stop_process(process)
+    log.close()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_run_attaches_to_a_one_off_dyno(
+    heroku, token, deployed, kube_api, celery_worker, rendezvous
+):
+    name = deployed.name
+    result = heroku(
+        "run", "--exit-code", "-a", name, "--", "echo hello from $(echo dyno); (exit 3)",
+        token=token, check=False, env={"NODE_EXTRA_CA_CERTS": str(rendezvous)},
+    )  # fmt: skip
+    assert "hello from dyno" in result.stdout, result
+    assert result.returncode == 3, result
+    assert f"Running echo hello from $(echo dyno); (exit 3) on {name}... up, run." in result.stderr
+
+    def one_off_pods() -> list[str]:
+        pods: Any = client.CoreV1Api(kube_api).list_namespaced_pod(
+            deployed.namespace, label_selector="paas.dev/process-type=run"
+        )
+        return [p.metadata.name for p in pods.items if p.metadata.deletion_timestamp is None]
+
+    wait_until(lambda: not one_off_pods(), what="the one-off dyno to go when its session ends")

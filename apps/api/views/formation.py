@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
+
 from apps.api import shapes
 from apps.api.errors import ApiError, invalid
 from apps.api.http import ApiRequest, api_view, respond
 from apps.api.views.common import find_app
 from apps.platform.models import App, Dyno, ProcessType
 from apps.platform.permissions import OPERATE, require
+from apps.platform.rendezvous import session_url
 from apps.platform.services import ProcessChange, dyno_restart, dyno_run, formation_update
 
 QUANTITY = re.compile(r"^([+-]?)(\d{1,4})$")
@@ -130,14 +133,15 @@ def dyno(request: ApiRequest, app: str, dyno: str) -> Any:
 
 
 def _run(request: ApiRequest, app: App) -> Any:
-    """`heroku run:detached`: a one-off dyno. An attached run (`heroku run`) needs the
-    rendezvous protocol, which this server does not speak yet."""
+    """A one-off dyno: `heroku run:detached`, or attached (`heroku run`) through the rendezvous
+    server when one is configured."""
     require(request.user, app, OPERATE)
     data = request.data
-    if data.get("attach"):
+    attach = bool(data.get("attach"))
+    if attach and not settings.RENDEZVOUS_CERT:
         raise ApiError(
             422, "not_supported",
-            "Attached one-off dynos (heroku run) are not available yet: use heroku run:detached "
+            "Attached one-off dynos (heroku run) are not served here: use heroku run:detached "
             "and read its output with heroku logs --dyno run.N.",
         )  # fmt: skip
     command, env, ttl = data.get("command"), data.get("env") or {}, data.get("time_to_live", 3600)
@@ -149,7 +153,7 @@ def _run(request: ApiRequest, app: App) -> Any:
         raise invalid("time_to_live must be a number of seconds.")
     size = data.get("size")
     operation = dyno_run(
-        actor=request.user, app=app, command=command, env=env, ttl=ttl,
+        actor=request.user, app=app, command=command, env=env, ttl=ttl, attach=attach,
         size=size.lower() if isinstance(size, str) else None,
     )  # fmt: skip
     run = operation.run
@@ -157,7 +161,11 @@ def _run(request: ApiRequest, app: App) -> Any:
     body = {
         "id": shapes.derived_id("run", app.uid, run["name"]), "name": f"run.{run['number']}",
         "type": "run", "command": run["command"], "state": "starting", "size": run["size"],
-        "attach_url": None, "app": shapes.app_ref(app),
+        "attach_url": session_url(
+            settings.RENDEZVOUS_HOST or request.get_host().rsplit(":", 1)[0],
+            namespace=app.namespace, pod=run["name"], command=run["command"],
+        ) if attach else None,
+        "app": shapes.app_ref(app),
         "release": {"id": str(release.uid), "version": release.version} if release else None,
         "created_at": operation.created.isoformat(), "updated_at": operation.created.isoformat(),
     }  # fmt: skip
