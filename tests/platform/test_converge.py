@@ -8,6 +8,10 @@ import os
 import signal
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -17,6 +21,7 @@ from apps.kube.adapter import Cluster
 from apps.platform.models import Activity, App, Dyno, Operation, ProcessType
 from apps.platform.reconcile import teardown
 from apps.platform.services import ProcessChange, app_create, formation_update, release_deploy
+from paas.celery import app as celery_app
 from tests.conftest import start_worker, stop_process
 from tests.helpers import wait_until
 from tests.kwok import apiserver_stopped
@@ -116,12 +121,32 @@ def test_changes_wait_while_the_apiserver_is_down_and_converge_after(
     )  # fmt: skip
 
 
-def test_killing_the_worker_mid_reconcile_loses_nothing(created, alice, kube):
+def _has_one_replica(kube: Cluster, app: App) -> bool:
+    return replicas(kube, app) == 1
+
+
+@contextmanager
+def paused(hostname: str) -> Iterator[None]:
+    """The session's worker stops taking tasks, so a test's own worker gets them all."""
+    celery_app.control.cancel_consumer("celery", destination=[hostname], reply=True)
+    try:
+        yield
+    finally:
+        celery_app.control.add_consumer("celery", destination=[hostname], reply=True)
+
+
+def test_killing_the_worker_mid_reconcile_loses_nothing(celery_worker, created, alice, kube):
+    with paused(celery_worker):
+        _kill_mid_reconcile_then_recover(created, kube)
+
+
+def _kill_mid_reconcile_then_recover(created: Any, kube: Cluster) -> None:
+    # The apps' tasks wait in Redis until the worker starts, so it begins with a backlog and a
+    # reconcile is surely in progress when it is killed.
+    apps = [created(quantity=1) for _ in range(12)]
     process, _ = start_worker("celery-worker-killed.log")
-    apps: list[App] = []
     killed_while_applying = False
     try:
-        apps += [created(quantity=1) for _ in range(12)]
         wait_until(
             lambda: Operation.objects.filter(status="applying").exists(),
             timeout=30, interval=0.01, what="a reconcile in progress",
@@ -137,7 +162,7 @@ def test_killing_the_worker_mid_reconcile_loses_nothing(created, alice, kube):
     survivor, _ = start_worker("celery-worker-resync.log", resync_seconds=2)
     try:
         for app in apps:
-            wait_until(lambda app=app: replicas(kube, app) == 1, timeout=60,
+            wait_until(partial(_has_one_replica, kube, app), timeout=60,
                        what=f"{app.name} on the cluster")  # fmt: skip
         wait_until(
             lambda: not Operation.objects.filter(status__in=["queued", "applying"]).exists(),
