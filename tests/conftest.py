@@ -89,7 +89,7 @@ def redis_client() -> Iterator[redis.Redis]:
     connection.close()
 
 
-def test_database_env() -> dict[str, str]:
+def env_on_test_database() -> dict[str, str]:
     """The environment for a process of ours that must use the test database."""
     db = settings.DATABASES["default"]
     return os.environ | {
@@ -115,7 +115,7 @@ def start_worker(
         [sys.executable, "-m", "celery", "-A", "paas", "worker", "--loglevel", "INFO",
          "--concurrency", "2", "--hostname", hostname, "--without-gossip", "--without-mingle",
          *extra],
-        cwd=ROOT, env=test_database_env() | env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env_on_test_database() | env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so a test can kill it whole
     )  # fmt: skip
     wait_until(
@@ -154,7 +154,7 @@ def observer_process(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]
     with open(ARTIFACTS / "observer.log", "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "observe"],
-            cwd=ROOT, env=test_database_env(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=env_on_test_database(), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     yield process
     stop_process(process)

@@ -24,7 +24,7 @@ from apps.kube.adapter import Cluster
 from apps.platform.models import App, Membership, Team
 from apps.platform.reconcile import teardown
 from apps.platform.services import app_create, release_deploy
-from tests.conftest import ARTIFACTS, ROOT, stop_process, test_database_env
+from tests.conftest import ARTIFACTS, ROOT, env_on_test_database, stop_process
 from tests.helpers import wait_until
 from tests.kwok import append_log_line, attach_log_file
 
@@ -339,7 +339,7 @@ def rendezvous(tmp_path, settings, kube_api) -> Iterator[Path]:
     except client.ApiException as error:
         if error.status != 409:  # 409: there already
             raise
-    env = test_database_env() | {
+    env = env_on_test_database() | {
         "RENDEZVOUS_CERT": str(cert), "RENDEZVOUS_KEY": str(key), "RENDEZVOUS_PORT": str(port),
     }  # fmt: skip
     log = (ARTIFACTS / "rendezvous.log").open("ab")
