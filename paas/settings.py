@@ -187,3 +187,5 @@ RENDEZVOUS_PORT = env_int("RENDEZVOUS_PORT", 5001, minimum=1)
 RENDEZVOUS_HOST = env_str("RENDEZVOUS_HOST", "")
 RENDEZVOUS_CERT = env_str("RENDEZVOUS_CERT", "")
 RENDEZVOUS_KEY = env_str("RENDEZVOUS_KEY", "")
+# Whether the API hands out attach URLs: a rendezvous server is running (here, or beside it).
+RENDEZVOUS_ENABLED = env_bool("RENDEZVOUS_ENABLED", bool(RENDEZVOUS_CERT))

@@ -330,6 +330,7 @@ def rendezvous(tmp_path, settings, kube_api) -> Iterator[Path]:
         port = probe.getsockname()[1]
     settings.RENDEZVOUS_PORT, settings.RENDEZVOUS_CERT = port, str(cert)
     settings.RENDEZVOUS_KEY, settings.RENDEZVOUS_HOST = str(key), "localhost"
+    settings.RENDEZVOUS_ENABLED = True
     objects = client.CustomObjectsApi(kube_api)
     try:
         objects.create_cluster_custom_object("kwok.x-k8s.io", "v1alpha1", "clusterexecs", {

@@ -74,3 +74,21 @@ def test_an_existing_secret_replaces_the_generated_one():
     assert rendered.returncode == 0, rendered.stderr
     assert "kind: Secret" not in rendered.stdout
     assert rendered.stdout.count("name: paas-secrets") >= 4  # each workload's env names it
+
+
+def test_heroku_run_gets_its_rendezvous_server_when_enabled():
+    off = helm("template", "paas", CHART, *SECRETS)
+    assert "rendezvous" not in off.stdout
+    rendered = helm(
+        "template", "paas", CHART, *SECRETS, "--set", "rendezvous.enabled=true",
+        "--set", "rendezvous.host=run.paas.example.com", "--set", "rendezvous.tlsSecret=run-tls",
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr
+    assert "args: [rendezvous]" in rendered.stdout
+    assert "secretName: run-tls" in rendered.stdout
+    assert "type: LoadBalancer" in rendered.stdout
+    # The web pods hand out attach URLs naming the server.
+    assert rendered.stdout.count('{name: RENDEZVOUS_HOST, value: "run.paas.example.com"}') >= 2
+    missing = helm("template", "paas", CHART, *SECRETS, "--set", "rendezvous.enabled=true")
+    assert missing.returncode != 0
+    assert "rendezvous.host is required" in missing.stderr

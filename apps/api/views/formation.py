@@ -138,7 +138,7 @@ def _run(request: ApiRequest, app: App) -> Any:
     require(request.user, app, OPERATE)
     data = request.data
     attach = bool(data.get("attach"))
-    if attach and not settings.RENDEZVOUS_CERT:
+    if attach and not settings.RENDEZVOUS_ENABLED:
         raise ApiError(
             422, "not_supported",
             "Attached one-off dynos (heroku run) are not served here: use heroku run:detached "

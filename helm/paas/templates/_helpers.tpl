@@ -11,6 +11,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - {name: PAAS_ENV, value: production}
 - {name: ALLOWED_HOSTS, value: {{ .Values.allowedHosts | quote }}}
 - {name: CSRF_TRUSTED_ORIGINS, value: {{ .Values.csrfTrustedOrigins | quote }}}
+{{- if .Values.rendezvous.enabled }}
+- {name: RENDEZVOUS_ENABLED, value: "true"}
+- {name: RENDEZVOUS_HOST, value: {{ required "rendezvous.host is required" .Values.rendezvous.host | quote }}}
+- {name: RENDEZVOUS_PORT, value: {{ .Values.rendezvous.port | quote }}}
+{{- end }}
 {{- range $key := list "DATABASE_URL" "REDIS_URL" "SECRET_KEY" }}
 - name: {{ $key }}
   valueFrom: {secretKeyRef: {name: {{ include "paas.secretName" $ }}, key: {{ $key }}}}
