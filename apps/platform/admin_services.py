@@ -137,11 +137,12 @@ def collaborator_set(*, actor: User, app: App, user: str, permissions: list[str]
 
 
 @transaction.atomic
-def collaborator_remove(*, actor: User, app: App, user: Any) -> None:
-    deleted, _ = Collaborator.objects.filter(app=app, user=user).delete()
+def collaborator_remove(*, actor: User, app: App, user: str) -> None:
+    member = _find_user(user.strip())
+    deleted, _ = Collaborator.objects.filter(app=app, user=member).delete()
     if not deleted:
-        raise ValidationError(f"{user.get_username()} is not a collaborator of {app.name}.")
+        raise ValidationError(f"{member.get_username()} is not a collaborator of {app.name}.")
     Activity.objects.create(
         app=app, app_name=app.name, actor=_user(actor), action="collaborator.update",
-        before={"user": user.get_username()}, after={},
+        before={"user": member.get_username()}, after={},
     )  # fmt: skip

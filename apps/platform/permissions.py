@@ -73,6 +73,12 @@ def app_permissions(user: Any, app: App) -> frozenset[str]:
     return frozenset(permissions | {VIEW}) if (permissions or roles) else frozenset()
 
 
+def require_config_values(user: Any, app: App) -> None:
+    """Config var values are secrets: hidden from those who can only view the app."""
+    if app_permissions(user, app) <= {VIEW}:
+        raise PermissionDenied("Config var values are hidden from those who can only view.")
+
+
 def require(user: Any, app: App, permission: str) -> None:
     if permission not in app_permissions(user, app):
         raise PermissionDenied(f"You need the {permission} permission on {app.name} to do this.")

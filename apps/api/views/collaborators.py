@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Q
-
 from apps.api import shapes
 from apps.api.errors import ApiError, invalid
 from apps.api.http import ApiRequest, api_view, respond
@@ -83,13 +80,12 @@ def collaborator(request: ApiRequest, app: str, user: str) -> Any:
     require(request.user, found, MANAGE)
     if item["role"] == "admin":
         raise invalid("Team admins have every permission: change their team role instead.")
-    member = get_user_model().objects.filter(Q(email__iexact=user) | Q(username=user)).first()
     if request.method == "PATCH":
         collaborator = collaborator_set(
             actor=request.user, app=found, user=user, permissions=_permissions(request.data)
         )
         return shapes.collaborator(found, collaborator.user, "member", collaborator.permissions)
-    collaborator_remove(actor=request.user, app=found, user=member)
+    collaborator_remove(actor=request.user, app=found, user=user)
     return item
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from apps.api import shapes
@@ -13,7 +14,7 @@ from apps.api.http import ApiRequest, api_view, respond
 from apps.api.ranges import next_range, parse_range
 from apps.api.views.common import find_app
 from apps.platform.models import App, Operation, Release
-from apps.platform.permissions import DEPLOY, MANAGE, VIEW, app_permissions, require
+from apps.platform.permissions import DEPLOY, MANAGE, require, require_config_values
 from apps.platform.services import config_update, release_deploy, release_rollback
 
 
@@ -45,11 +46,9 @@ def _find(app: App, identity: str) -> Release:
     found = None
     if identity.isdigit() and len(identity) < 10:
         found = releases.filter(version=int(identity)).first()
-    elif len(identity) == 36:
-        try:
-            found = releases.filter(uid=identity).first()
-        except Exception:  # a malformed UUID names no release
-            found = None
+    else:
+        with contextlib.suppress(ValueError):  # a malformed UUID names no release
+            found = releases.filter(uid=uuid.UUID(identity)).first()
     if found is None:
         raise ApiError(404, "not_found", f"Couldn't find that release ({identity[:40]}).")
     return found
@@ -112,8 +111,7 @@ def release(request: ApiRequest, app: str, release: str) -> Any:
 @api_view("GET", "PATCH")
 def config_vars(request: ApiRequest, app: str) -> Any:
     found = find_app(request.user, app)
-    if app_permissions(request.user, found) <= {VIEW}:
-        raise PermissionDenied("Config var values are hidden from those who can only view.")
+    require_config_values(request.user, found)
     if request.method == "PATCH":
         require(request.user, found, MANAGE)
     current = dict(found.config_vars.values_list("key", "value"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -37,11 +36,7 @@ def access(request: Request, app: App) -> HttpResponse:
             data = form.cleaned_data
             try:
                 if data["remove"]:
-                    users = get_user_model().objects
-                    member = users.filter(username=data["user"]).first()
-                    if member is None:
-                        raise ValidationError(f"No user {data['user']!r}.")
-                    collaborator_remove(actor=request.user, app=app, user=member)
+                    collaborator_remove(actor=request.user, app=app, user=data["user"])
                 else:
                     collaborator_set(
                         actor=request.user, app=app, user=data["user"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.dashboard.forms import ConfigVarForm
 from apps.dashboard.views.common import Request, app_view, page
 from apps.platform.models import App, Release
-from apps.platform.permissions import MANAGE, VIEW, app_permissions, require
+from apps.platform.permissions import MANAGE, require, require_config_values
 from apps.platform.services import config_update
 
 TEMPLATE = "dashboard/app_config.html"
@@ -40,8 +40,7 @@ def config(request: Request, app: App) -> HttpResponse:
 @require_GET
 @app_view
 def reveal(request: Request, app: App, key: str) -> HttpResponse:
-    if app_permissions(request.user, app) <= {VIEW}:
-        raise PermissionDenied("Config var values are hidden from those who can only view.")
+    require_config_values(request.user, app)
     var = app.config_vars.filter(key=key).first()
     if var is None:
         raise Http404("No such config var")
