@@ -58,9 +58,10 @@ def record_deployment(app: App, deployment: dict[str, Any], *, deleted: bool = F
 
 
 def record_pod(app: App, pod: dict[str, Any]) -> bool:
-    """Creates or updates the pod's dyno; a new dyno takes the lowest free number of its type,
-    so names run web.1, web.2, ... and stay the same for the pod's life. Returns whether the
-    dyno is failing. Only the watcher writes dynos, from one thread, so no lock is taken."""
+    """Creates or updates the pod's dyno; a new dyno takes the lowest number of its type that no
+    running dyno holds, so names run web.1, web.2, ... and stay the same for the pod's life, and
+    the replacement of a stopping web.2 is web.2 again, as on Heroku. Returns whether the dyno
+    is failing. Only the watcher writes dynos, from one thread, so no lock is taken."""
     meta = pod["metadata"]
     observed = dyno_state(pod)
     values = {
@@ -75,9 +76,9 @@ def record_pod(app: App, pod: dict[str, Any]) -> bool:
             Dyno.objects.filter(pk=dyno.pk).update(changed=timezone.now(), **values)
         return bool(observed.reason)
     taken = set(
-        Dyno.objects.filter(app=app, process_type=observed.process_type).values_list(
-            "number", flat=True
-        )
+        Dyno.objects.filter(app=app, process_type=observed.process_type)
+        .exclude(state=Dyno.State.STOPPING)
+        .values_list("number", flat=True)
     )
     # A one-off dyno carries its number (run.1234), chosen when it was asked for.
     given = meta.get("labels", {}).get(NUMBER_LABEL, "")
@@ -88,6 +89,13 @@ def record_pod(app: App, pod: dict[str, Any]) -> bool:
     )
     Dyno.objects.create(app=app, pod_uid=meta["uid"], number=number, **values)
     return bool(observed.reason)
+
+
+def record_pods(app: App, pods: list[dict[str, Any]]) -> None:
+    """A whole list of the app's pods: the stopping ones first, so that the numbers they give
+    up are free for the pods replacing them."""
+    for pod in sorted(pods, key=lambda p: not p["metadata"].get("deletionTimestamp")):
+        record_pod(app, pod)
 
 
 def forget_pods(app: App, keep_uids: Iterable[str] | None = None, *, uid: str = "") -> None:

@@ -23,6 +23,7 @@ from apps.platform.observed import (
     record_deployment,
     record_deployments,
     record_pod,
+    record_pods,
     settle_operations,
 )
 
@@ -73,8 +74,7 @@ class Observer:
             found = by_app.get(str(app.uid), [])
             if kind is POD:
                 forget_pods(app, [i["metadata"]["uid"] for i in found])
-                for item in found:
-                    record_pod(app, item)
+                record_pods(app, found)
             else:
                 record_deployments(app, found)
             settle_operations(app)

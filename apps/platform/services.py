@@ -281,9 +281,14 @@ def dyno_restart(*, actor: User, app: App, target: str = "") -> Operation:
     pods: list[str] = []
     if "." in target:
         process_name, _, number = target.partition(".")
-        dyno = Dyno.objects.filter(
-            app=app, process_type=process_name, number=int(number) if number.isdigit() else -1
-        ).first()
+        dyno = (
+            Dyno.objects.filter(
+                app=app, process_type=process_name,
+                number=int(number) if number.isdigit() else -1,
+            )
+            .exclude(state=Dyno.State.STOPPING)
+            .first()
+        )  # fmt: skip
         if dyno is None:
             raise ValidationError(f"{app.name} has no dyno {target}.", code="unknown_dyno")
         pods = [dyno.pod_name]

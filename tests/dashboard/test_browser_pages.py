@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from apps.platform.models import App, Membership, Operation, ProcessType
+from apps.platform.models import App, Membership, ProcessType
 from apps.platform.services import ProcessChange, app_create, formation_update
 from tests.conftest import screenshot
 
@@ -115,10 +115,12 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(
 def test_admin_pages(
     page: Page, live_server: Any, root: Any, apps: list[App], charlie: Any
 ) -> None:
-    Operation.objects.filter(app=apps[1]).update(status="failed", error="The image is missing")
+    # An app no worker of the session reconciles: its failed deploy stays its last outcome.
+    broken = App.objects.create(name="broken", team=apps[0].team, namespace="app-broken")
+    broken.operations.create(kind="deploy", status="failed", error="The image is missing")
     sign_in(page, live_server.url, "root", "root password 1")
     page.get_by_role("link", name="Fleet").click()
-    expect(page.locator("table").first).to_contain_text("shop")
+    expect(page.locator("table").first).to_contain_text("broken")
     screenshot(page, "fleet")
     page.get_by_role("link", name="Activity").click()
     expect(page.locator("table.activity")).to_contain_text("Scaled to web@2:basic by user bob")

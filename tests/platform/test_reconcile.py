@@ -13,7 +13,12 @@ from kubernetes import client
 from apps.kube.adapter import Cluster
 from apps.kube.manifests import CONFIG_HASH, RESTARTED_AT, Manifest
 from apps.platform.models import Activity, App, Dyno, DynoSize, Operation, ProcessStatus
-from apps.platform.observed import forget_pods, record_deployments, record_pod, settle_operations
+from apps.platform.observed import (
+    forget_pods,
+    record_deployments,
+    record_pods,
+    settle_operations,
+)
 from apps.platform.reconcile import reconcile_app, teardown
 from apps.platform.resync import resync
 from apps.platform.services import (
@@ -51,8 +56,7 @@ def observe(app: App, kube: Cluster) -> None:
     record_deployments(app, kube.list_owned("Deployment", namespace=app.namespace))
     pods = kube.list_owned("Pod", namespace=app.namespace)
     forget_pods(app, [p["metadata"]["uid"] for p in pods])
-    for pod in pods:
-        record_pod(app, pod)
+    record_pods(app, pods)
     settle_operations(app)
 
 
@@ -223,7 +227,8 @@ def test_restarting_one_dyno_replaces_only_its_pod(shop, alice, kube):
     def replaced() -> bool:
         observe(shop, kube)
         pods = {d.pod_name for d in Dyno.objects.filter(app=shop, process_type="web", ready=True)}
-        return len(pods) == 2 and web2.pod_name not in pods
+        gone = not Dyno.objects.filter(pod_uid=web2.pod_uid).exists()
+        return len(pods) == 2 and web2.pod_name not in pods and gone
 
     wait_until(replaced, timeout=30, interval=0.3, what="web.2 to be replaced")
     assert Dyno.objects.get(pod_uid=web1.pod_uid).number == 1
