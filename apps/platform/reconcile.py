@@ -32,7 +32,7 @@ from apps.kube.manifests import (
 )
 from apps.platform.locks import APP_LOCK_SPACE, app_unlock
 from apps.platform.models import Activity, App, DynoSize, Operation
-from apps.platform.selectors import app_specs
+from apps.platform.selectors import SPEC_COLUMNS, spec_from_row
 
 Manifest = dict[str, Any]
 HANDOVER_MANAGER = "paas-handover"
@@ -133,6 +133,14 @@ def converge(
     return changes
 
 
+def _superseded(waiting: list[Claimed]) -> list[int]:
+    """A run applies the records as they stand, so of the changes of state it carries, the newest
+    stands for them all and the older ones end superseded: they never queue behind each other.
+    A dyno restart or a one-off dyno is an action, not a state: each is carried out."""
+    states = sorted(c.id for c in waiting if not c.pods and not c.run)
+    return states[:-1]
+
+
 def _finish(ids: list[int], status: str, error: str = "") -> None:
     Operation.objects.filter(pk__in=ids).update(
         status=status, error=error, finished=timezone.now(), updated=timezone.now()
@@ -140,8 +148,10 @@ def _finish(ids: list[int], status: str, error: str = "") -> None:
 
 
 # Takes the app's lock and, only if it got it, claims the waiting operations (marks them
-# applying), in one statement: both sit on the path of every change to the cluster.
-_LOCK_AND_CLAIM = """
+# applying) and reads the app's desired state, in one statement: all three sit on the path of
+# every change to the cluster. One statement is one snapshot, so every operation claimed was
+# committed with the records read alongside it.
+_LOCK_CLAIM_AND_READ = f"""
 WITH lock AS MATERIALIZED (SELECT pg_try_advisory_lock(%(space)s, %(app)s) AS held),
 claimed AS (
     UPDATE platform_operation SET status = %(applying)s, error = '', updated = now()
@@ -149,7 +159,9 @@ claimed AS (
     RETURNING id, pods, run
 )
 SELECT (SELECT held FROM lock),
-       (SELECT coalesce(json_agg(json_build_array(id, pods, run)), '[]'::json) FROM claimed)
+       (SELECT coalesce(json_agg(json_build_array(id, pods, run)), '[]'::json) FROM claimed),
+       (SELECT json_build_array({SPEC_COLUMNS}) FROM platform_app a
+        WHERE a.id = %(app)s AND (SELECT held FROM lock))
 """
 
 
@@ -157,6 +169,11 @@ class Claimed(NamedTuple):
     id: int
     pods: list[str]
     run: dict[str, Any]
+
+
+class Claim(NamedTuple):
+    operations: list[Claimed]
+    found: tuple[App, AppSpec] | None  # None when the app was destroyed meanwhile
 
 
 def _run_spec(run: dict[str, Any]) -> RunSpec:
@@ -176,34 +193,35 @@ def _run_spec(run: dict[str, Any]) -> RunSpec:
 
 
 @contextmanager
-def _claimed(app_id: int) -> Iterator[list[Claimed] | None]:
-    """Yields the (id, pods, run) of each operation this run carries, or None when another run holds
-    the app. Under the lock an operation still applying was left by a run that died: it is
-    taken over, not left stuck. Claimed before the records are read, so a change committed
-    later is never marked done by a run that did not see it."""
+def _claimed(app_id: int) -> Iterator[Claim | None]:
+    """Yields the operations this run carries, with the records as they stood when they were
+    claimed, or None when another run holds the app. Under the lock an operation still applying
+    was left by a run that died: it is taken over, not left stuck."""
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_AND_CLAIM, {
+        cursor.execute(_LOCK_CLAIM_AND_READ, {
             "space": APP_LOCK_SPACE, "app": app_id, "queued": Operation.Status.QUEUED,
             "applying": Operation.Status.APPLYING,
         })  # fmt: skip
-        held, claimed = cursor.fetchone()
+        held, claimed, spec_row = cursor.fetchone()
     if not held:
         yield None
         return
     try:
-        yield [Claimed(pk, pods, run) for pk, pods, run in claimed]
+        yield Claim(
+            [Claimed(pk, pods, run) for pk, pods, run in claimed],
+            spec_from_row(spec_row) if spec_row else None,
+        )
     finally:
         app_unlock(app_id)
 
 
-def _reconcile_once(
-    app_id: int, kube: Cluster, live: list[Manifest] | None, waiting: list[Claimed]
-) -> None:
-    found = app_specs([app_id]).get(app_id)
-    if found is None:
+def _reconcile_once(kube: Cluster, live: list[Manifest] | None, claim: Claim) -> None:
+    if claim.found is None:
         return  # destroyed meanwhile: its operations went with it
-    app, spec = found
-    claimed = [c.id for c in waiting]
+    app, spec = claim.found
+    waiting = claim.operations
+    superseded = _superseded(waiting)
+    claimed = [c.id for c in waiting if c.id not in superseded]
     pods = [pod for c in waiting for pod in c.pods]
     try:
         changes = converge(kube, spec, live, app.applied)
@@ -220,6 +238,8 @@ def _reconcile_once(
     except PermanentError as exc:
         _finish(claimed, Operation.Status.FAILED, f"The cluster refused the change: {exc}")
         return
+    finally:  # whatever the outcome: the newest change carries theirs
+        _finish(superseded, Operation.Status.SUPERSEDED)
     if changes and not claimed:
         # Nothing asked for this change: someone edited, scaled or deleted an object by hand.
         Activity.objects.create(
@@ -243,10 +263,10 @@ def reconcile_app(app_id: int, *, kube: Cluster, live: list[Manifest] | None = N
     """Converges one app. Returns False when another run holds the app: that run re-checks for
     waiting operations after it lets go, so nothing accepted meanwhile is left behind."""
     while True:
-        with _claimed(app_id) as waiting:
-            if waiting is None:
+        with _claimed(app_id) as claim:
+            if claim is None:
                 return False
-            _reconcile_once(app_id, kube, live, waiting)
+            _reconcile_once(kube, live, claim)
         live = None
         if not Operation.objects.filter(app_id=app_id, status=Operation.Status.QUEUED).exists():
             return True

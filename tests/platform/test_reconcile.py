@@ -235,6 +235,22 @@ def test_restarting_one_dyno_replaces_only_its_pod(shop, alice, kube):
     assert Dyno.objects.get(app=shop, process_type="web", number=2).pod_uid != web2.pod_uid
 
 
+def test_the_newest_queued_change_carries_the_older_ones(shop, alice, kube):
+    reconcile_app(shop.pk, kube=kube)
+    settled(shop, kube)
+    older = formation_update(actor=alice, app=shop, changes=[ProcessChange("web", quantity=3)])
+    restart = dyno_restart(actor=alice, app=shop, target="worker.1")
+    newest = formation_update(actor=alice, app=shop, changes=[ProcessChange("web", quantity=4)])
+
+    reconcile_app(shop.pk, kube=kube)
+
+    assert deployment(kube, shop, "web")["spec"]["replicas"] == 4
+    statuses = {o.pk: o.status for o in Operation.objects.filter(app=shop)}
+    assert statuses[older.pk] == "superseded"
+    # Restarting a dyno is an action, carried out; the newest change of state carried the older.
+    assert {statuses[restart.pk], statuses[newest.pk]} <= {"rolling_out", "succeeded"}
+
+
 def test_restarting_an_unknown_dyno_is_refused(shop, alice):
     with pytest.raises(ValidationError, match=r"no dyno web\.9"):
         dyno_restart(actor=alice, app=shop, target="web.9")
