@@ -159,7 +159,8 @@ def formation_update(*, actor: User, app: App, changes: list[ProcessChange]) -> 
             process.size = sizes[change.size]
         if change.command is not None and change.command != process.command:
             process.command, commands_changed = change.command, True
-        process.save()
+        # Only the fields a formation change sets: a shorter statement on every scale's path.
+        process.save(update_fields=["quantity", "size", "command"] if process.pk else None)
         existing[change.name] = process
     after = {n: {"quantity": p.quantity, "size": p.size.name} for n, p in existing.items()}
     release = _new_release(app, actor, "Update process commands") if commands_changed else None
