@@ -68,6 +68,7 @@ class DynoState:
     reason: str
     message: str
     created: datetime
+    template: str  # the Deployment's pod-template-hash: pods of one rollout share it
 
 
 # Container waiting reasons that need the user, in words they can act on.
@@ -112,4 +113,5 @@ def dyno_state(pod: Manifest) -> DynoState:
         release=int(release) if release.isdigit() else None,
         state=state, ready=ready, restarts=restarts, reason=reason, message=message,
         created=datetime.fromisoformat(meta["creationTimestamp"].replace("Z", "+00:00")),
+        template=labels.get("pod-template-hash", ""),
     )  # fmt: skip

@@ -322,6 +322,8 @@ class Dyno(models.Model):
     message = models.TextField(blank=True)
     created = models.DateTimeField()
     changed = models.DateTimeField(auto_now=True)
+    # The pod-template-hash of its Deployment: the dynos of one rollout share it.
+    template = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["process_type", "number"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.kube.manifests import NUMBER_LABEL, PROCESS_LABEL
@@ -59,9 +60,11 @@ def record_deployment(app: App, deployment: dict[str, Any], *, deleted: bool = F
 
 def record_pod(app: App, pod: dict[str, Any]) -> bool:
     """Creates or updates the pod's dyno; a new dyno takes the lowest number of its type that no
-    running dyno holds, so names run web.1, web.2, ... and stay the same for the pod's life, and
-    the replacement of a stopping web.2 is web.2 again, as on Heroku. Returns whether the dyno
-    is failing. Only the watcher writes dynos, from one thread, so no lock is taken."""
+    running dyno of its rollout holds, so names run web.1, web.2, ... and stay the same for the
+    pod's life. As on Heroku, a replacement takes the name of the dyno it replaces: web.2
+    restarted is web.2 again, and a rolling update starts its dynos at web.1 while the old
+    web.1 still runs, so for a moment both hold the name. Returns whether the dyno is failing.
+    Only the watcher writes dynos, from one thread, so no lock is taken."""
     meta = pod["metadata"]
     observed = dyno_state(pod)
     values = {
@@ -69,14 +72,17 @@ def record_pod(app: App, pod: dict[str, Any]) -> bool:
         "release": observed.release, "state": observed.state, "ready": observed.ready,
         "restarts": observed.restarts, "reason": observed.reason,
         "message": observed.message[:2000], "created": observed.created,
+        "template": observed.template,
     }  # fmt: skip
     dyno = Dyno.objects.filter(pod_uid=meta["uid"]).first()
     if dyno is not None:
         if any(getattr(dyno, f) != v for f, v in values.items()):
             Dyno.objects.filter(pk=dyno.pk).update(changed=timezone.now(), **values)
         return bool(observed.reason)
+    # A dyno recorded before templates were (blank) counts as taken until an event fills it in.
     taken = set(
         Dyno.objects.filter(app=app, process_type=observed.process_type)
+        .filter(Q(template=observed.template) | Q(template=""))
         .exclude(state=Dyno.State.STOPPING)
         .values_list("number", flat=True)
     )

@@ -283,6 +283,7 @@ def dyno_restart(*, actor: User, app: App, target: str = "") -> Operation:
                 number=int(number) if number.isdigit() else -1,
             )
             .exclude(state=Dyno.State.STOPPING)
+            .order_by("-created")  # mid-rollout the new web.1 and the old share the name
             .first()
         )  # fmt: skip
         if dyno is None:

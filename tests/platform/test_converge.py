@@ -20,7 +20,13 @@ from kubernetes import client
 from apps.kube.adapter import Cluster
 from apps.platform.models import Activity, App, Dyno, Operation, ProcessType
 from apps.platform.reconcile import teardown
-from apps.platform.services import ProcessChange, app_create, formation_update, release_deploy
+from apps.platform.services import (
+    ProcessChange,
+    app_create,
+    config_update,
+    formation_update,
+    release_deploy,
+)
 from paas.celery import app as celery_app
 from tests.conftest import start_worker, stop_process
 from tests.helpers import wait_until
@@ -74,6 +80,22 @@ def test_a_scale_reaches_the_cluster_and_its_operation_succeeds(
     )  # fmt: skip
     assert operation.applied == {"web": 2}
     assert sorted(d.name for d in app.dynos.filter(ready=True)) == ["web.1", "web.2", "web.3"]
+
+
+def test_a_rolling_update_keeps_the_dyno_names(celery_worker, observer_process, created, alice):
+    app = created(quantity=4)
+    wait_until(lambda: all_succeeded(app), timeout=60, what="the deploy to succeed")
+
+    release = config_update(actor=alice, app=app, changes={"MODE": "new"})
+
+    def rolled() -> list[Dyno]:
+        dynos = list(app.dynos.all())
+        done = all_succeeded(app) and len(dynos) == 4
+        return dynos if done and all(d.release == release.version for d in dynos) else []
+
+    # Each new dyno takes the name of one it replaces, as on Heroku: not web.5, web.6, ...
+    dynos = wait_until(rolled, timeout=60, what="the dynos to roll to the new release")
+    assert sorted(d.name for d in dynos) == ["web.1", "web.2", "web.3", "web.4"]
 
 
 def test_a_pod_turning_ready_shows_in_the_records_as_an_up_dyno(
