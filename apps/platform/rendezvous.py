@@ -22,12 +22,14 @@ from django.conf import settings
 from django.core import signing
 from kubernetes import client
 from kubernetes.stream import stream
+from websocket import WebSocketException
 
 from apps.kube.client import api_client
 
 SALT = "paas.rendezvous"
 SESSION_SECONDS = 300
 POD_START_SECONDS = 90
+CLOSE_SECONDS = 10  # how long the CLI has to close its side once the command ended
 log = logging.getLogger(__name__)
 
 
@@ -61,17 +63,23 @@ def _wait_running(core: client.CoreV1Api, namespace: str, pod: str) -> bool:
 
 
 def _pump_stdin(connection: ssl.SSLSocket, exec_stream: Any) -> None:
+    """Passes the user's input to the command while it runs, and reads to the end after: a
+    socket closed with input unread is reset, and a reset can cost the CLI the last output it
+    had not read yet, the exit status among it."""
     try:
-        while exec_stream.is_open():
-            data = connection.recv(4096)
-            if not data:
-                break
+        while data := connection.recv(4096):
             # Without a terminal the CLI ends its input with ^D.
-            text = data.decode(errors="replace").replace("\x04", "")
-            if text:
-                exec_stream.write_stdin(text)
+            data = data.replace(b"\x04", b"")
+            if data and exec_stream.is_open():
+                exec_stream.write_stdin(data)
     except (OSError, ValueError):
         pass
+
+
+def _forward(exec_stream: Any, connection: ssl.SSLSocket) -> None:
+    for output in (exec_stream.read_stdout(), exec_stream.read_stderr()):
+        if output:
+            connection.sendall(output)
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -102,23 +110,31 @@ class Handler(socketserver.BaseRequestHandler):
             core.connect_get_namespaced_pod_exec, pod, namespace,
             command=["/bin/sh", "-c", session["command"]],
             stdin=True, stdout=True, stderr=True, tty=False, _preload_content=False,
+            binary=True,  # bytes through: a character split between frames stays whole
         )  # fmt: skip
-        threading.Thread(target=_pump_stdin, args=(connection, exec_stream), daemon=True).start()
+        reader = threading.Thread(target=_pump_stdin, args=(connection, exec_stream), daemon=True)
+        reader.start()
         log.info("session for %s/%s", namespace, pod)
         try:
             while exec_stream.is_open():
-                exec_stream.update(timeout=1)
-                for output in (exec_stream.read_stdout(), exec_stream.read_stderr()):
-                    if output:
-                        connection.sendall(output.encode())
+                try:
+                    exec_stream.update(timeout=1)
+                except (OSError, WebSocketException) as error:
+                    # The exec's connection ended without its close; what it buffered still
+                    # goes to the user below.
+                    log.info("exec stream of %s/%s ended: %r", namespace, pod, error)
+                    break
+                _forward(exec_stream, connection)
+            _forward(exec_stream, connection)
         except OSError:
             pass  # the user went away: the dyno goes too
         finally:
             log.info("session for %s/%s ended", namespace, pod)
             exec_stream.close()
             with contextlib.suppress(OSError):
-                # Wakes the thread reading the user's input, and tells the CLI it is over.
-                connection.shutdown(socket.SHUT_RDWR)
+                # Tells the CLI it is over; it closes its side in turn, which ends the reader.
+                connection.shutdown(socket.SHUT_WR)
+            reader.join(timeout=CLOSE_SECONDS)
             try:
                 core.delete_namespaced_pod(pod, namespace, grace_period_seconds=0)
             except client.ApiException as error:

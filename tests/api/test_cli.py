@@ -359,6 +359,18 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def test_run_passes_input_and_output_through_whole(
+    heroku, token, deployed, celery_worker, rendezvous
+):
+    result = heroku(
+        "run", "--exit-code", "--no-tty", "-a", deployed.name, "--",
+        "read line; echo \"got $line\"; printf 'caf\\303\\251 \\342\\234\\223\\n'",
+        token=token, input="über input\n", env={"NODE_EXTRA_CA_CERTS": str(rendezvous)},
+    )  # fmt: skip
+    # Characters of more than one byte arrive whole in both directions.
+    assert result.stdout.splitlines() == ["got über input", "café ✓"], result.stderr
+
+
 def test_run_attaches_to_a_one_off_dyno(
     heroku, token, deployed, kube_api, celery_worker, rendezvous
 ):
@@ -367,8 +379,8 @@ def test_run_attaches_to_a_one_off_dyno(
         "run", "--exit-code", "-a", name, "--", "echo hello from $(echo dyno); (exit 3)",
         token=token, check=False, env={"NODE_EXTRA_CA_CERTS": str(rendezvous)},
     )  # fmt: skip
-    assert "hello from dyno" in result.stdout, result
-    assert result.returncode == 3, result
+    assert "hello from dyno" in result.stdout, result.stderr
+    assert result.returncode == 3, result.stderr
     assert f"Running echo hello from $(echo dyno); (exit 3) on {name}... up, run." in result.stderr
 
     def one_off_pods() -> list[str]:
