@@ -154,13 +154,13 @@ def _finish(ids: list[int], status: str, error: str = "") -> None:
 _LOCK_CLAIM_AND_READ = f"""
 WITH lock AS MATERIALIZED (SELECT pg_try_advisory_lock(%(space)s, %(app)s) AS held),
 claimed AS (
-    UPDATE platform_operation SET status = %(applying)s, error = '', updated = now()
+    UPDATE {Operation._meta.db_table} SET status = %(applying)s, error = '', updated = now()
     WHERE app_id = %(app)s AND status IN (%(queued)s, %(applying)s) AND (SELECT held FROM lock)
     RETURNING id, pods, run
 )
 SELECT (SELECT held FROM lock),
        (SELECT coalesce(json_agg(json_build_array(id, pods, run)), '[]'::json) FROM claimed),
-       (SELECT json_build_array({SPEC_COLUMNS}) FROM platform_app a
+       (SELECT json_build_array({SPEC_COLUMNS}) FROM {App._meta.db_table} a
         WHERE a.id = %(app)s AND (SELECT held FROM lock))
 """
 
