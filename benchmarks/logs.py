@@ -43,8 +43,9 @@ from django.core.management import call_command  # noqa: E402
 from kubernetes import client  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from apps.kube.adapter import Cluster, ClusterError  # noqa: E402
+from apps.kube.adapter import ClusterError  # noqa: E402
 from apps.kube.client import api_client  # noqa: E402
+from apps.platform.installation import cluster  # noqa: E402
 from apps.platform.models import App, Dyno, Membership, Team  # noqa: E402
 from apps.platform.services import (  # noqa: E402
     ProcessChange,
@@ -65,9 +66,15 @@ IMAGE = "registry.example.com/bench-logs:v1"
 PASSWORD = "bench logs password 1"
 ID = re.compile(r"bench-([0-9a-f]{12})")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Stamps every tail line carrying an id with the page's wall clock, once, as it is added.
 OBSERVE = """() => {
   window.benchSeen = {};
@@ -120,13 +127,17 @@ def attach_log_file(api: client.ApiClient, namespace: str, pod: str, path: Path)
     """As tests/kwok.py: kwok serves `path` as the pod's logs, followed as it grows."""
     path.touch()
     client.CustomObjectsApi(api).create_namespaced_custom_object(
-        "kwok.x-k8s.io", "v1alpha1", namespace, "logs",
+        "kwok.x-k8s.io",
+        "v1alpha1",
+        namespace,
+        "logs",
         {
-            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "Logs",
             "metadata": {"name": pod, "namespace": namespace},
             "spec": {"logs": [{"containers": [], "logsFile": str(path), "follow": True}]},
         },
-    )  # fmt: skip
+    )
 
 
 def append_line(path: Path, message: str) -> float:
@@ -176,15 +187,17 @@ def deploy(actor: User, team: Team) -> App:
     formation_update(actor=actor, app=app, changes=[ProcessChange("web", quantity=PODS)])
     wait(
         lambda: Dyno.objects.filter(app=app, state=Dyno.State.UP).count() >= PODS,
-        f"{PODS} dynos up", timeout=180, interval=0.5,
-    )  # fmt: skip
+        f"{PODS} dynos up",
+        timeout=180,
+        interval=0.5,
+    )
     return app
 
 
 def attach_logs(app: App) -> dict[str, Path]:
     """Gives every pod its own log file, and waits until kwok serves each of them: a follow
     stream opened before that would read the shared default file for as long as it lasts."""
-    api, kube = api_client(), Cluster(api_client())
+    api, kube = api_client(), cluster()
     files = {}
     for pod in Dyno.objects.filter(app=app).values_list("pod_name", flat=True):
         files[pod] = LOGS_DIR / f"{app.namespace}-{pod}.log"
@@ -224,8 +237,10 @@ def browser_latency(page: Page, files: dict[str, Path], offset: float) -> list[f
     seen = seen_in_page(page, offset)
     latencies = [seen[i] - at for i, at in appended.items() if i in seen]
     missed = LINES - len(latencies)
-    print(f"browser tail over {len(latencies)} lines from {len(pods)} pods ({missed} missed):"
-          f" {figures(latencies)}")  # fmt: skip
+    print(
+        f"browser tail over {len(latencies)} lines from {len(pods)} pods ({missed} missed):"
+        f" {figures(latencies)}"
+    )
     return latencies
 
 
@@ -263,8 +278,10 @@ def direct_latency(page: Page, app: App, pod: str, path: Path, offset: float) ->
     response.release_conn()
     direct = [received[i] - at for i, at in appended.items()]
     tail = [with_browser[i] - at for i, at in appended.items() if i in with_browser]
-    print(f"direct follow stream of one pod over {len(direct)} lines: {figures(direct)};"
-          f" the browser tail on the same lines: {figures(tail)}")  # fmt: skip
+    print(
+        f"direct follow stream of one pod over {len(direct)} lines: {figures(direct)};"
+        f" the browser tail on the same lines: {figures(tail)}"
+    )
     return direct
 
 
@@ -281,13 +298,37 @@ def main() -> None:
     hostname = f"bench-logs-{new_id()[:6]}@localhost"
     python = str(ROOT / ".venv" / "bin" / "python")
     processes = [
-        start("worker", python, "-m", "celery", "-A", "paas", "worker", "--loglevel", "INFO",
-              "--concurrency", "2", "--hostname", hostname, "--without-gossip", "--without-mingle"),
+        start(
+            "worker",
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "paas",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--hostname",
+            hostname,
+            "--without-gossip",
+            "--without-mingle",
+        ),
         start("observer", python, "manage.py", "observe"),
-        start("web", str(ROOT / ".venv" / "bin" / "gunicorn"), "paas.wsgi", "--workers", "2",
-              "--threads", "8", "--bind", f"127.0.0.1:{port}",
-              "--no-control-socket"),  # the default socket is shared with any other gunicorn
-    ]  # fmt: skip
+        start(
+            "web",
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "paas.wsgi",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",  # the default socket is shared with any other gunicorn
+        ),
+    ]
     base = f"http://127.0.0.1:{port}"
     try:
         wait(lambda: celery_app.control.ping(destination=[hostname], timeout=0.5), "the worker", 60)
@@ -321,13 +362,19 @@ def main() -> None:
             for path in files.values():
                 line_id = new_id()
                 warm[line_id] = append_line(path, f"bench-{line_id} warm")
-            wait(lambda: seen_in_page(page, offset).keys() >= warm.keys(), "every pod's first"
-                 " line in the page", timeout=60, interval=0.1)  # fmt: skip
+            wait(
+                lambda: seen_in_page(page, offset).keys() >= warm.keys(),
+                "every pod's first line in the page",
+                timeout=60,
+                interval=0.1,
+            )
             first = seen_in_page(page, offset)
             last = max(first[i] for i in warm) - connected
-            print(f"page clock offset {offset * 1000:+.1f} ms; first line of each of {len(warm)}"
-                  f" pods: {figures([first[i] - at for i, at in warm.items()])}, all in the page"
-                  f" {last:.2f} s after connected")  # fmt: skip
+            print(
+                f"page clock offset {offset * 1000:+.1f} ms; first line of each of {len(warm)}"
+                f" pods: {figures([first[i] - at for i, at in warm.items()])}, all in the page"
+                f" {last:.2f} s after connected"
+            )
 
             tail = browser_latency(page, files, offset)
             pod = next(iter(files))
@@ -335,9 +382,11 @@ def main() -> None:
             browser.close()
         ratio = statistics.median(tail) / statistics.median(direct)
         p95 = percentile(tail, 0.95)
-        print(f"p95 {p95 * 1000:.0f} ms {'<' if p95 < 1 else '>='} 1 s (goal < 1 s);"
-              f" median {ratio:.1f}x, p95 {p95 / percentile(direct, 0.95):.1f}x"
-              f" the direct follow stream")  # fmt: skip
+        print(
+            f"p95 {p95 * 1000:.0f} ms {'<' if p95 < 1 else '>='} 1 s (goal < 1 s);"
+            f" median {ratio:.1f}x, p95 {p95 / percentile(direct, 0.95):.1f}x"
+            f" the direct follow stream"
+        )
     finally:
         for process in processes:
             process.terminate()

@@ -129,44 +129,90 @@ def seed() -> User:
                     state = ProcessStatus.State.PROGRESSING
                 elif failed and name == "worker":
                     state = ProcessStatus.State.FAILED
-                statuses.append(ProcessStatus(
-                    app=app, name=name, generation=3, observed_generation=3, desired=quantity,
-                    current=quantity, updated=quantity, ready=quantity, available=quantity,
-                    state=state, message="crash loop" if state == "failed" else "",
-                ))  # fmt: skip
+                statuses.append(
+                    ProcessStatus(
+                        app=app,
+                        name=name,
+                        generation=3,
+                        observed_generation=3,
+                        desired=quantity,
+                        current=quantity,
+                        updated=quantity,
+                        ready=quantity,
+                        available=quantity,
+                        state=state,
+                        message="crash loop" if state == "failed" else "",
+                    )
+                )
                 for number in range(1, quantity + 1):
-                    dynos.append(Dyno(
-                        app=app, process_type=name, number=number,
-                        pod_name=f"{app.name}-{name}-{number}", pod_uid=uuid.uuid4().hex,
-                        release=3, state=Dyno.State.UP, ready=True,
-                        created=now - timedelta(hours=number),
-                    ))  # fmt: skip
+                    dynos.append(
+                        Dyno(
+                            app=app,
+                            process_type=name,
+                            number=number,
+                            pod_name=f"{app.name}-{name}-{number}",
+                            pod_uid=uuid.uuid4().hex,
+                            release=3,
+                            state=Dyno.State.UP,
+                            ready=True,
+                            created=now - timedelta(hours=number),
+                        )
+                    )
             for version in (1, 2, 3):
-                releases.append(Release(
-                    app=app, version=version, image=f"{IMAGE}:v{version}",
-                    config={"DATABASE_URL": "postgres://db/app", "LOG_LEVEL": "info"},
-                    commands={name: command for name, _, command in PROCESSES},
-                    description=f"Deploy {IMAGE}:v{version}", created_by=user,
-                ))  # fmt: skip
+                releases.append(
+                    Release(
+                        app=app,
+                        version=version,
+                        image=f"{IMAGE}:v{version}",
+                        config={"DATABASE_URL": "postgres://db/app", "LOG_LEVEL": "info"},
+                        commands={name: command for name, _, command in PROCESSES},
+                        description=f"Deploy {IMAGE}:v{version}",
+                        created_by=user,
+                    )
+                )
             for kind in (Operation.Kind.CREATE, Operation.Kind.DEPLOY, Operation.Kind.SCALE):
-                operations.append(Operation(
-                    app=app, kind=kind, status=Operation.Status.SUCCEEDED, created_by=user,
-                    finished=now,
-                ))  # fmt: skip
+                operations.append(
+                    Operation(
+                        app=app,
+                        kind=kind,
+                        status=Operation.Status.SUCCEEDED,
+                        created_by=user,
+                        finished=now,
+                    )
+                )
             if deploying:
-                operations.append(Operation(
-                    app=app, kind=Operation.Kind.DEPLOY, status=Operation.Status.ROLLING_OUT,
-                    created_by=user, applied={f"{app.name}-web": 3},
-                ))  # fmt: skip
+                operations.append(
+                    Operation(
+                        app=app,
+                        kind=Operation.Kind.DEPLOY,
+                        status=Operation.Status.ROLLING_OUT,
+                        created_by=user,
+                        applied={f"{app.name}-web": 3},
+                    )
+                )
             activities += [
-                Activity(app=app, app_name=app.name, actor=user, action="app.create",
-                         after={"name": app.name}),
-                Activity(app=app, app_name=app.name, actor=user, action="release.deploy",
-                         after={"image": f"{IMAGE}:v3", "version": 3}),
-                Activity(app=app, app_name=app.name, actor=user, action="formation.update",
-                         after={name: {"quantity": q, "size": size.name}
-                                for name, q, _ in PROCESSES}),
-            ]  # fmt: skip
+                Activity(
+                    app=app,
+                    app_name=app.name,
+                    actor=user,
+                    action="app.create",
+                    after={"name": app.name},
+                ),
+                Activity(
+                    app=app,
+                    app_name=app.name,
+                    actor=user,
+                    action="release.deploy",
+                    after={"image": f"{IMAGE}:v3", "version": 3},
+                ),
+                Activity(
+                    app=app,
+                    app_name=app.name,
+                    actor=user,
+                    action="formation.update",
+                    after={name: {"quantity": q, "size": size.name} for name, q, _ in PROCESSES},
+                ),
+            ]
         ProcessStatus.objects.bulk_create(statuses)
         Dyno.objects.bulk_create(dynos)
         Release.objects.bulk_create(releases)
@@ -199,15 +245,29 @@ def start_gunicorn(port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DEBUG": "false", "STATIC_ROOT": str(STATE / "static")}
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-        cwd=ROOT, env=env, check=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     log = open(STATE / "gunicorn.log", "ab")  # noqa: SIM115
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "paas.wsgi",
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-         "--graceful-timeout", "5"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "paas.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--graceful-timeout",
+            "5",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -248,11 +308,25 @@ def load(base: str, cookie: str, path: str, seconds: int) -> Figures:
     script = STATE / "status.lua"
     script.write_text(WRK_SCRIPT)
     result = subprocess.run(
-        ["wrk", "--threads", str(min(2, CONNECTIONS)), "--connections", str(CONNECTIONS),
-         "--duration", f"{seconds}s", "--timeout", "10s", "--script", str(script),
-         "--header", f"Cookie: {cookie}", base + path],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            "wrk",
+            "--threads",
+            str(min(2, CONNECTIONS)),
+            "--connections",
+            str(CONNECTIONS),
+            "--duration",
+            f"{seconds}s",
+            "--timeout",
+            "10s",
+            "--script",
+            str(script),
+            "--header",
+            f"Cookie: {cookie}",
+            base + path,
+        ],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode:
         raise SystemExit(f"wrk failed on {path}: {result.stderr or result.stdout}")
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
@@ -277,9 +351,11 @@ def main() -> None:
     user = seed()
     apps, process_types = App.objects.count(), ProcessType.objects.count()
     took = time.perf_counter() - started
-    print(f"seeded {apps} apps, {process_types} process types, {Dyno.objects.count()} dynos,"
-          f" {Release.objects.count()} releases, {Operation.objects.count()} operations"
-          f" in {took:.1f} s")  # fmt: skip
+    print(
+        f"seeded {apps} apps, {process_types} process types, {Dyno.objects.count()} dynos,"
+        f" {Release.objects.count()} releases, {Operation.objects.count()} operations"
+        f" in {took:.1f} s"
+    )
     cookie = session_cookie(user)
     overview = "/apps/app-0500/"
     pages = [
@@ -306,15 +382,19 @@ def main() -> None:
         server.wait()
 
     baseline = results["/livez"]
-    print(f"\n{CONNECTIONS} connections for {SECONDS} s each (wrk), gunicorn 2 workers x 4 threads;"
-          f" {apps} apps, {process_types} process types in the database\n")  # fmt: skip
+    print(
+        f"\n{CONNECTIONS} connections for {SECONDS} s each (wrk), gunicorn 2 workers x 4 threads;"
+        f" {apps} apps, {process_types} process types in the database\n"
+    )
     header = f"{'page':<34}{'req/s':>9}{'median':>10}{'p90':>10}{'p99':>10}"
     print(f"{header}{'median x':>10}{'p99 x':>9}")
     for path, label in pages:
         f = results[path]
-        print(f"{label + ' ' + path:<34}{f.requests_per_second:>9.0f}{f.p50_ms:>8.1f}ms"
-              f"{f.p90_ms:>8.1f}ms{f.p99_ms:>8.1f}ms{f.p50_ms / baseline.p50_ms:>9.1f}x"
-              f"{f.p99_ms / baseline.p99_ms:>8.1f}x")  # fmt: skip
+        print(
+            f"{label + ' ' + path:<34}{f.requests_per_second:>9.0f}{f.p50_ms:>8.1f}ms"
+            f"{f.p90_ms:>8.1f}ms{f.p99_ms:>8.1f}ms{f.p50_ms / baseline.p50_ms:>9.1f}x"
+            f"{f.p99_ms / baseline.p99_ms:>8.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -37,9 +37,9 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from kubernetes import client, watch  # noqa: E402
 
-from apps.kube.adapter import Cluster  # noqa: E402
 from apps.kube.client import api_client  # noqa: E402
 from apps.kube.manifests import MANAGED_BY, desired_objects  # noqa: E402
+from apps.platform.installation import cluster  # noqa: E402
 from apps.platform.models import App, Dyno, Operation, Team  # noqa: E402
 from apps.platform.resync import resync  # noqa: E402
 from apps.platform.selectors import app_specs  # noqa: E402
@@ -79,10 +79,26 @@ def start_worker() -> subprocess.Popen[bytes]:
     hostname = f"bench-{uuid.uuid4().hex[:6]}@localhost"
     log = open(ROOT / ".state" / "bench-worker.log", "ab")  # noqa: SIM115
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "paas", "worker", "--loglevel", "INFO",
-         "--concurrency", "2", "--hostname", hostname, "--without-gossip", "--without-mingle"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "paas",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--hostname",
+            hostname,
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     wait(lambda: celery_app.control.ping(destination=[hostname], timeout=0.5), 60, 0.2)
     return worker
 
@@ -120,16 +136,20 @@ def scale_latency(actor: User, team: Team) -> App:
     # The baseline scales a Deployment of its own (not ours, so no drift for us to repair).
     baseline_name = "bench-baseline"
     body = apps_api.read_namespaced_deployment(name, namespace)
-    apps_api.create_namespaced_deployment(namespace, client.V1Deployment(
-        metadata=client.V1ObjectMeta(name=baseline_name),
-        spec=client.V1DeploymentSpec(
-            replicas=1, selector=client.V1LabelSelector(match_labels={"bench": "baseline"}),
-            template=client.V1PodTemplateSpec(
-                metadata=client.V1ObjectMeta(labels={"bench": "baseline"}),
-                spec=body.spec.template.spec,
+    apps_api.create_namespaced_deployment(
+        namespace,
+        client.V1Deployment(
+            metadata=client.V1ObjectMeta(name=baseline_name),
+            spec=client.V1DeploymentSpec(
+                replicas=1,
+                selector=client.V1LabelSelector(match_labels={"bench": "baseline"}),
+                template=client.V1PodTemplateSpec(
+                    metadata=client.V1ObjectMeta(labels={"bench": "baseline"}),
+                    spec=body.spec.template.spec,
+                ),
             ),
         ),
-    ))  # fmt: skip
+    )
 
     # The moment kube-apiserver holds the new count is taken from a watch, the same way for both:
     # polling with GETs would burn the CPU the worker needs and measure the poll interval.
@@ -165,10 +185,12 @@ def scale_latency(actor: User, team: Team) -> App:
             ours.append(took)
             direct.append(baseline)
     ratio = statistics.median(ours) / statistics.median(direct)
-    print(f"scale latency over {len(ours)} scales: median {statistics.median(ours) * 1000:.1f} ms"
-          f" (p90 {sorted(ours)[int(len(ours) * 0.9) - 1] * 1000:.1f} ms) through the worker,"
-          f" direct PATCH median {statistics.median(direct) * 1000:.1f} ms;"
-          f" ratio {ratio:.2f}x (goal < 3x)")  # fmt: skip
+    print(
+        f"scale latency over {len(ours)} scales: median {statistics.median(ours) * 1000:.1f} ms"
+        f" (p90 {sorted(ours)[int(len(ours) * 0.9) - 1] * 1000:.1f} ms) through the worker,"
+        f" direct PATCH median {statistics.median(direct) * 1000:.1f} ms;"
+        f" ratio {ratio:.2f}x (goal < 3x)"
+    )
     return app
 
 
@@ -205,9 +227,11 @@ def ready_latency(actor: User, app: App) -> None:
         delays += [recorded[name] - ready_at[name] for name in recorded if name in ready_at]
     delays.sort()
     p95 = delays[int(len(delays) * 0.95) - 1]
-    print(f"pod Ready to dyno up in the records over {len(delays)} pods: median"
-          f" {statistics.median(delays) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms,"
-          f" max {delays[-1] * 1000:.0f} ms (goal < 2 s)")  # fmt: skip
+    print(
+        f"pod Ready to dyno up in the records over {len(delays)} pods: median"
+        f" {statistics.median(delays) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms,"
+        f" max {delays[-1] * 1000:.0f} ms (goal < 2 s)"
+    )
 
 
 def _exists(apps_api: client.AppsV1Api, name: str, namespace: str) -> bool:
@@ -220,8 +244,11 @@ def _exists(apps_api: client.AppsV1Api, name: str, namespace: str) -> bool:
 
 def settle() -> None:
     """Waits until every rollout has finished (the watcher ends the operations)."""
-    wait(lambda: not Operation.objects.filter(status__in=Operation.ACTIVE).exists(),
-         timeout=600, interval=1)  # fmt: skip
+    wait(
+        lambda: not Operation.objects.filter(status__in=Operation.ACTIVE).exists(),
+        timeout=600,
+        interval=1,
+    )
 
 
 def converge_and_resync(actor: User, team: Team) -> None:
@@ -231,16 +258,19 @@ def converge_and_resync(actor: User, team: Team) -> None:
     for i in range(APPS):
         app = app_create(actor=actor, team=team, name=f"bench-{i:04d}")
         formation_update(
-            actor=actor, app=app,
-            changes=[ProcessChange("web", quantity=1, command="bin/web"),
-                     ProcessChange("worker", quantity=0, command="bin/worker")],
-        )  # fmt: skip
+            actor=actor,
+            app=app,
+            changes=[
+                ProcessChange("web", quantity=1, command="bin/web"),
+                ProcessChange("worker", quantity=0, command="bin/worker"),
+            ],
+        )
         release_deploy(actor=actor, app=app, image=IMAGE)
         apps.append(app)
     celery_app.control.purge()
     specs = app_specs([a.pk for a in apps])
 
-    kube = Cluster(api_client())
+    kube = cluster()
     start = time.perf_counter()
     report = resync(kube)
     ours = time.perf_counter() - start
@@ -260,13 +290,15 @@ def converge_and_resync(actor: User, team: Team) -> None:
     start = time.perf_counter()
     subprocess.run([*kubectl, "apply", "-f", file.name], check=True, stdout=subprocess.DEVNULL)
     baseline = time.perf_counter() - start
-    print(f"converge {APPS} apps x 2 process types ({len(manifests)} objects) from empty:"
-          f" {ours:.1f} s, {requests} requests, {len(report.reconciled)} apps reconciled;"
-          f" kubectl apply {baseline:.1f} s; ratio {ours / baseline:.2f}x (goal < 1x)")  # fmt: skip
+    print(
+        f"converge {APPS} apps x 2 process types ({len(manifests)} objects) from empty:"
+        f" {ours:.1f} s, {requests} requests, {len(report.reconciled)} apps reconciled;"
+        f" kubectl apply {baseline:.1f} s; ratio {ours / baseline:.2f}x (goal < 1x)"
+    )
 
     settle()
     before = server_writes()
-    noop = Cluster(api_client())
+    noop = cluster()
     start = time.perf_counter()
     report = resync(noop)
     took = time.perf_counter() - start
@@ -274,9 +306,11 @@ def converge_and_resync(actor: User, team: Team) -> None:
     lists = {kind: n for (verb, kind), n in noop.requests.items() if verb == "list"}
     writes = sum(n for (verb, _), n in noop.requests.items() if verb in ("apply", "delete"))
     server = sum((after - before).values())
-    print(f"no-op resync over {report.apps} apps: {took:.2f} s, {writes} writes sent"
-          f" ({server} counted by kube-apiserver), LISTs per kind {lists},"
-          f" {len(report.reconciled)} reconciled (goal: 0 writes, 1 LIST per kind)")  # fmt: skip
+    print(
+        f"no-op resync over {report.apps} apps: {took:.2f} s, {writes} writes sent"
+        f" ({server} counted by kube-apiserver), LISTs per kind {lists},"
+        f" {len(report.reconciled)} reconciled (goal: 0 writes, 1 LIST per kind)"
+    )
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ bad deployment stops at start-up instead of failing on the first request that ne
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -52,6 +53,59 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+LABEL_VALUE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def env_label(name: str, default: str = "", *, max_length: int = 63) -> str:
+    """A value that goes into Kubernetes names and label values: lowercase DNS-label characters."""
+    value = os.environ.get(name, "").strip() or default
+    if value and (len(value) > max_length or not LABEL_VALUE.fullmatch(value)):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} must be at most {max_length} lowercase letters, digits and dashes, "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+# A label key: an optional DNS-subdomain prefix and a name (Kubernetes' qualified name).
+LABEL_KEY = re.compile(
+    r"(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+)
+ANY_LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def env_node_selector(name: str) -> dict[str, str]:
+    """KEY=VALUE,...: the node labels a pod must find, for nodeSelector."""
+    selector = {}
+    for item in env_list(name, []):
+        key, equals, value = item.partition("=")
+        if not (equals and LABEL_KEY.fullmatch(key) and ANY_LABEL_VALUE.fullmatch(value)):
+            raise ImproperlyConfigured(f"{name} entry {item!r} must read LABEL=VALUE")
+        selector[key] = value
+    return selector
+
+
+def env_tolerations(name: str) -> list[dict[str, str]]:
+    """KEY[=VALUE]:EFFECT,...: the taints a pod tolerates (without a value: any value)."""
+    tolerations = []
+    for item in env_list(name, []):
+        taint, _, effect = item.rpartition(":")
+        key, equals, value = taint.partition("=")
+        if not (LABEL_KEY.fullmatch(key) and ANY_LABEL_VALUE.fullmatch(value)) or (
+            effect not in TAINT_EFFECTS
+        ):
+            raise ImproperlyConfigured(
+                f"{name} entry {item!r} must read KEY=VALUE:EFFECT or KEY:EFFECT, the effect one "
+                f"of {', '.join(TAINT_EFFECTS)}"
+            )
+        toleration = {"key": key, "operator": "Equal" if equals else "Exists", "effect": effect}
+        if equals:
+            toleration["value"] = value
+        tolerations.append(toleration)
+    return tolerations
 
 
 def database_from_url(name: str, url: str) -> dict[str, Any]:

@@ -6,6 +6,8 @@ fixed local secret key; any other environment demands every secret explicitly.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -14,8 +16,11 @@ from paas.env import (
     database_from_url,
     env_bool,
     env_int,
+    env_label,
     env_list,
+    env_node_selector,
     env_str,
+    env_tolerations,
     existing_file,
     redis_url,
 )
@@ -174,9 +179,46 @@ LOGGING = {
     "loggers": {"kubernetes": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }
 
-# Each app lives in a namespace of its own, named with this prefix so it never lands in a
-# system namespace such as default or kube-system.
-APP_NAMESPACE_PREFIX = env_str("APP_NAMESPACE_PREFIX", "app-")
+# Each app lives in a namespace of its own, named with this prefix; a name that would land in a
+# reserved namespace (kube-*, default, the platform's own, RESERVED_NAMESPACES) is refused.
+APP_NAMESPACE_PREFIX = os.environ.get("APP_NAMESPACE_PREFIX", "app-").strip()
+if not re.fullmatch(r"(?:[a-z0-9][-a-z0-9]{0,31})?", APP_NAMESPACE_PREFIX):
+    raise ImproperlyConfigured(
+        f"APP_NAMESPACE_PREFIX={APP_NAMESPACE_PREFIX!r} must be up to 32 lowercase letters, digits "
+        "and dashes, starting with a letter or digit"
+    )
+# The namespace the platform itself runs in (the chart sets it): never an app's.
+PLATFORM_NAMESPACE = env_label("POD_NAMESPACE", "")
+RESERVED_NAMESPACES = frozenset(
+    env_list("RESERVED_NAMESPACES", ["default", "kube-system", "kube-public", "kube-node-lease"])
+    + ([PLATFORM_NAMESPACE] if PLATFORM_NAMESPACE else [])
+)
+# Every object this installation creates on the cluster carries this id, and it lists, changes
+# and deletes no object without it, so two installations (or a restored backup) sharing a cluster
+# never touch each other's apps. Blank: the id stored in the database, made once on first use;
+# when set, a database holding another id is refused.
+INSTALLATION_ID = env_label("INSTALLATION_ID", "")
+# A resync that would delete more objects than this deletes none and raises an alarm instead.
+MAX_DELETIONS_PER_RESYNC = env_int("MAX_DELETIONS_PER_RESYNC", 20, minimum=0)
+# RoleBindings made in every app namespace, as ClusterRole=namespace/ServiceAccount pairs (the
+# chart sets them): reading Secrets, logs and exec are granted there and nowhere else.
+NAMESPACE_ACCESS: list[tuple[str, str, str]] = []  # (cluster role, namespace, service account)
+for _entry in env_list("NAMESPACE_ACCESS", []):
+    _found = re.fullmatch(
+        r"([a-z0-9][-a-z0-9.:]*)=([a-z0-9][-a-z0-9]*)/([a-z0-9][-a-z0-9.]*)", _entry
+    )
+    if not _found:
+        raise ImproperlyConfigured(
+            f"NAMESPACE_ACCESS entry {_entry!r} must read CLUSTERROLE=NAMESPACE/SERVICEACCOUNT"
+        )
+    NAMESPACE_ACCESS.append((_found[1], _found[2], _found[3]))
+# Where app pods may run: node labels they require and taints they tolerate. The local cluster's
+# real node is tainted paas.dev/node=real:NoSchedule, so bin/run sets both to land apps there.
+APP_NODE_SELECTOR = env_node_selector("APP_NODE_SELECTOR")
+APP_TOLERATIONS = env_tolerations("APP_TOLERATIONS")
+# A rollout that makes no progress for this long (new dynos never turning ready) is reported
+# failed; the dynos of the release before keep serving.
+ROLLOUT_TIMEOUT_SECONDS = env_int("ROLLOUT_TIMEOUT_SECONDS", 600, minimum=10)
 # Shown to API clients as the apps' region, and the domain their web URLs sit under (none: no
 # web URL is shown until ingress exists).
 PAAS_REGION = env_str("PAAS_REGION", "local")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced: its variables are used by the scripts that source it
 # Shared paths and versions for the project's scripts. Sourced, never run.
 # Caches live outside the repository (keyed by version) so a fresh clone on the same machine,
 # and CI, reuse binaries that take tens of minutes to build the first time.
@@ -10,13 +11,16 @@ K8S_VERSION=${K8S_VERSION:-v1.36.3}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
+COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
 
 # Where each binary is looked up: an explicit PAAS_CLUSTER_BIN_DIR (a user's own binaries) wins,
 # then the versioned build cache.
 CLUSTER_BIN_DIR=${PAAS_CLUSTER_BIN_DIR:-$PAAS_CACHE/cluster/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION}
-CLUSTER_BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)
+# kubelet and kube-proxy run the real node beside kwok's fake ones (scripts/node).
+CLUSTER_BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl kubelet kube-proxy)
 # helm only tests the chart, so it has a cache of its own and never invalidates the cluster's.
 HELM_BIN=${PAAS_HELM_BIN:-$PAAS_CACHE/tools/helm-$HELM_VERSION/helm}
+COREDNS_BIN=${PAAS_COREDNS_BIN:-$PAAS_CACHE/tools/coredns-$COREDNS_VERSION/coredns}
 
 log() { printf '\033[1m[%s]\033[0m %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -1,6 +1,22 @@
 """Fixtures over the real services bin/test starts: Postgres, Redis, the local cluster.
 
-Users alice (site admin), bob and charlie are shared across tests, as in the rest of the suite.
+The cast of users and teams, defined here only and shared by the whole suite. Each user's
+password is "<username> password 1", their email "<username>@example.org".
+
+    fixture     who or what
+    ----------  ----------------------------------------------------------------------------
+    alice       a user in no team, not a site administrator: the actor of the tests that call
+                the services directly (they record an actor; permissions are the views'), and
+                the user who signs in in tests/core
+    bob         admin of team acme: he brings `team`
+    charlie     admin of team globex: he brings `other_team`; in acme only if a test adds him
+    root        the site administrator, in no team
+    team        acme; bob is its admin when the test has bob, else it starts with no member
+    other_team  globex; charlie is its admin when the test has charlie, else no member
+
+A test that needs another kind of user (a team's plain member, a collaborator) makes it from
+these, e.g. `Membership.objects.create(team=team, user=charlie, role="member")`; the
+authorization matrix (tests/api) keeps its own users, one per role.
 """
 
 from __future__ import annotations
@@ -10,17 +26,22 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from django.apps import apps as django_apps
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.test import override_settings
 from kubernetes import client
 
 from apps.kube.adapter import Cluster
+from apps.platform.models import Membership, Team
 from paas.celery import app as celery_app
 from tests.helpers import wait_until
 
@@ -59,9 +80,62 @@ def _dyno_sizes(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
+def alice(db: None) -> User:
+    return User.objects.create_user("alice", "alice@example.org", "alice password 1")
+
+
+@pytest.fixture
+def root(db: None) -> User:
+    return User.objects.create_superuser("root", "root@example.org", "root password 1")
+
+
+@pytest.fixture
+def team(db: None) -> Team:
+    return Team.objects.create(name="acme")
+
+
+@pytest.fixture
+def bob(team: Team) -> User:
+    user = User.objects.create_user("bob", "bob@example.org", "bob password 1")
+    Membership.objects.create(team=team, user=user, role=Membership.Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def other_team(db: None) -> Team:
+    return Team.objects.create(name="globex")
+
+
+@pytest.fixture
+def charlie(other_team: Team) -> User:
+    """Must never see acme's apps."""
+    user = User.objects.create_user("charlie", "charlie@example.org", "charlie password 1")
+    Membership.objects.create(team=other_team, user=user, role=Membership.Role.ADMIN)
+    return user
+
+
+@pytest.fixture(autouse=True)
+def _namespaces_made_by_the_test_are_deleted(kube_api: client.ApiClient) -> Iterator[None]:
+    """The cluster outlives each test's database: the namespaces a test's apps made are deleted
+    after it, as destroying those apps would, so a later test may reuse their names. The
+    session's worker first drops what the test left queued and ends what it runs: a reconcile
+    still under way would make its app's namespace after this looked. Namespaces are told apart
+    by uid, not name: one still terminating when the test began may be gone and made again by
+    the test under the same name."""
+    kube = Cluster(kube_api, installation=settings.INSTALLATION_ID)
+    before = {n["metadata"]["uid"] for n in kube.list_owned("Namespace")}
+    yield
+    queue_emptied_and_session_worker_idle()
+    for found in kube.list_owned("Namespace"):
+        meta = found["metadata"]
+        if meta["uid"] not in before and not meta.get("deletionTimestamp"):
+            kube.delete("Namespace", None, meta["name"])
+
+
+@pytest.fixture
 def kube(kube_api: client.ApiClient) -> Cluster:
     """A request-counting client of the local cluster, fresh for each test."""
-    return Cluster(kube_api)
+    return Cluster(kube_api, installation=settings.INSTALLATION_ID)
 
 
 @pytest.fixture
@@ -89,6 +163,14 @@ def redis_client() -> Iterator[redis.Redis]:
     connection.close()
 
 
+def image_archive(name: str) -> str:
+    """The OCI archive scripts/images built of one of its images (sample, sample-v2, ...)."""
+    found = subprocess.run(
+        [str(ROOT / "scripts" / "images"), "path", name], capture_output=True, text=True, check=True
+    )
+    return found.stdout.strip()
+
+
 def env_on_test_database() -> dict[str, str]:
     """The environment for a process of ours that must use the test database."""
     db = settings.DATABASES["default"]
@@ -100,24 +182,41 @@ def env_on_test_database() -> dict[str, str]:
 
 
 def start_worker(
-    log_name: str, *, resync_seconds: int | None = None
+    log_name: str, *, resync_seconds: int | None = None, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """A Celery worker process on the test database; returns (process, hostname) once it
     answers a ping. With resync_seconds it also runs the scheduler, resyncing that often."""
     hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
     ARTIFACTS.mkdir(exist_ok=True)
-    extra, env = [], {}
+    extra, env = [], dict(env or {})
     if resync_seconds is not None:
         extra = ["--beat", "--schedule", str(ARTIFACTS / f"beat-{hostname}")]
-        env = {"RESYNC_SECONDS": str(resync_seconds)}
+        env["RESYNC_SECONDS"] = str(resync_seconds)
     log = open(ARTIFACTS / log_name, "ab")  # noqa: SIM115 - the process writes it until it ends
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "paas", "worker", "--loglevel", "INFO",
-         "--concurrency", "2", "--hostname", hostname, "--without-gossip", "--without-mingle",
-         *extra],
-        cwd=ROOT, env=env_on_test_database() | env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "paas",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--hostname",
+            hostname,
+            "--without-gossip",
+            "--without-mingle",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env_on_test_database() | env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so a test can kill it whole
-    )  # fmt: skip
+    )
     wait_until(
         lambda: (
             process.poll() is not None
@@ -139,31 +238,126 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+_session_worker: list[str] = []
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[str]:
     """A real Celery worker process consuming from the test Redis, on the test database."""
     process, hostname = start_worker("celery-worker.log")
+    _session_worker.append(hostname)
     yield hostname
+    _session_worker.clear()
     stop_process(process)
+
+
+@pytest.fixture
+def workers(transactional_db: None) -> Iterator[Callable[..., tuple[subprocess.Popen[bytes], str]]]:
+    """start_worker for one test. After it, and before its database is emptied (it depends on
+    transactional_db, so its teardown runs first), the workers it started are stopped, the tasks
+    their schedulers queued are purged and the session's worker is idle: a task still running
+    while the tables are truncated deadlocks the flush."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(log_name: str, **options: Any) -> tuple[subprocess.Popen[bytes], str]:
+        process, hostname = start_worker(log_name, **options)
+        started.append(process)
+        return process, hostname
+
+    yield start
+    for process in started:
+        stop_process(process)
+    queue_emptied_and_session_worker_idle()
+
+
+@contextmanager
+def session_worker_paused() -> Iterator[None]:
+    """The session's worker, if it runs, takes no task meanwhile: a test's own workers get them."""
+    paused = list(_session_worker)
+    if paused:
+        celery_app.control.cancel_consumer("celery", destination=paused, reply=True)
+    try:
+        yield
+    finally:
+        if paused:
+            celery_app.control.add_consumer("celery", destination=paused, reply=True)
+
+
+def queue_emptied_and_session_worker_idle() -> None:
+    """Drops the tasks still queued and returns once the session's worker, if it runs, has
+    finished what it was running: after this, no task of the test touches anything."""
+    celery_app.control.purge()
+    if _session_worker:
+        wait_until(
+            partial(_idle, _session_worker), timeout=60, what="the session's worker to be idle"
+        )
+
+
+def _idle(hostnames: list[str]) -> bool:
+    """Every one of these workers answers that it runs no task and holds none prefetched."""
+    inspect = celery_app.control.inspect(destination=hostnames, timeout=1)
+    return all(
+        found is not None and len(found) == len(hostnames) and not any(found.values())
+        for found in (inspect.active(), inspect.reserved())
+    )
+
+
+class Watcher:
+    """The cluster watcher process (`manage.py observe`) on the test database, started when a test
+    first asks for it and kept for the next ones. A test that runs an Observer of its own stops it
+    first: two watchers would both write the same dynos."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> subprocess.Popen[bytes]:
+        if self.process is None or self.process.poll() is not None:
+            ARTIFACTS.mkdir(exist_ok=True)
+            with open(ARTIFACTS / "observer.log", "ab") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "manage.py", "observe"],
+                    cwd=ROOT,
+                    env=env_on_test_database(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+        return self.process
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
 
 
 @pytest.fixture(scope="session")
-def observer_process(django_db_setup: None) -> Iterator[subprocess.Popen[bytes]]:
-    """The cluster watcher (`manage.py observe`) on the test database."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    with open(ARTIFACTS / "observer.log", "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "observe"],
-            cwd=ROOT, env=env_on_test_database(), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    yield process
-    stop_process(process)
+def _watcher(django_db_setup: None) -> Iterator[Watcher]:
+    watcher = Watcher()
+    yield watcher
+    watcher.stop()
+
+
+@pytest.fixture
+def observer_process(_watcher: Watcher) -> subprocess.Popen[bytes]:
+    """The cluster watcher, running."""
+    return _watcher.start()
+
+
+@pytest.fixture
+def observer_stopped(_watcher: Watcher) -> None:
+    """No cluster watcher process runs: the test runs an Observer of its own."""
+    _watcher.stop()
 
 
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from django.test import Client
 
 T = TypeVar("T")
+HEROKU = "application/vnd.heroku+json; version=3"
 
 
 def wait_until(
@@ -19,3 +23,23 @@ def wait_until(
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Api:
+    """The Heroku-shaped API through Django's test client, as a token's holder calls it."""
+
+    def __init__(self, client: Client, token: str | None) -> None:
+        self.client, self.token = client, token
+
+    def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        response = self.client.generic(
+            method,
+            path,
+            json.dumps(body) if body is not None else "",
+            content_type="application/json",
+            headers={"Accept": HEROKU, **headers},
+        )
+        response.json_body = json.loads(response.content) if response.content else None  # type: ignore[attr-defined]
+        return response

@@ -76,16 +76,33 @@ class FollowedLog:
         self._response.release_conn()
 
 
-@contextlib.contextmanager
-def apiserver_stopped() -> Iterator[None]:
-    """Stops the local cluster's kube-apiserver for the duration, then starts it again with the
-    same command line and working folder, and waits until it answers."""
-    pid_file = (
+def _apiserver_pid_file() -> Path:
+    return (
         Path(os.environ["PAAS_STATE_DIR"])
         / "kwok/clusters"
         / (f"paas-{os.environ.get('PAAS_PROFILE', 'test')}")
         / "pids/kube-apiserver.pid"
     )
+
+
+@contextlib.contextmanager
+def apiserver_paused() -> Iterator[None]:
+    """Freezes the local cluster's kube-apiserver (SIGSTOP) for the duration: connections are
+    accepted by the kernel and then wait, so every call in flight hangs at a known point until
+    its client's timeout, instead of failing at once as with a stopped server."""
+    pid = int(_apiserver_pid_file().read_text())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def apiserver_stopped() -> Iterator[None]:
+    """Stops the local cluster's kube-apiserver for the duration, then starts it again with the
+    same command line and working folder, and waits until it answers."""
+    pid_file = _apiserver_pid_file()
     pid = int(pid_file.read_text())
     proc = Path(f"/proc/{pid}")
     argv = [a.decode() for a in (proc / "cmdline").read_bytes().split(b"\0") if a]

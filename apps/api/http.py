@@ -26,7 +26,7 @@ class ApiRequest(HttpRequest):
     data: dict[str, Any]
 
 
-def _bearer(request: HttpRequest) -> Any | None:
+def bearer_user(request: HttpRequest) -> Any | None:
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials:
@@ -83,7 +83,7 @@ def api_view(
                         405, "method_not_allowed", f"{request.method} is not allowed here."
                     )
                 if authenticated:
-                    user = _bearer(request)
+                    user = bearer_user(request)
                     if user is None:
                         raise ApiError(401, "unauthorized", "Invalid credentials provided.")
                     request.user = user

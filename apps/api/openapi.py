@@ -21,62 +21,105 @@ def _list(name: str) -> dict[str, Any]:
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
-        "type": "object", "required": ["id", "message"],
+        "type": "object",
+        "required": ["id", "message"],
         "properties": {"id": STRING, "message": STRING},
     },
     "Account": {
-        "type": "object", "required": ["id", "email"],
+        "type": "object",
+        "required": ["id", "email"],
         "properties": {"id": STRING, "email": STRING, "name": STRING, "created_at": TS},
     },
     "App": {
-        "type": "object", "required": ["id", "name", "maintenance", "owner", "region", "stack"],
+        "type": "object",
+        "required": ["id", "name", "maintenance", "owner", "region", "stack"],
         "properties": {
-            "id": STRING, "name": STRING, "maintenance": {"type": "boolean"},
-            "created_at": TS, "updated_at": TS, "released_at": TS,
+            "id": STRING,
+            "name": STRING,
+            "maintenance": {"type": "boolean"},
+            "created_at": TS,
+            "updated_at": TS,
+            "released_at": TS,
             "owner": {"type": "object", "properties": {"id": STRING, "email": STRING}},
-            "region": REF, "stack": REF, "build_stack": REF, "team": REF,
-            "web_url": NULLABLE_STRING, "git_url": STRING,
+            "region": REF,
+            "stack": REF,
+            "build_stack": REF,
+            "team": REF,
+            "web_url": NULLABLE_STRING,
+            "git_url": STRING,
         },
     },
     "Formation": {
-        "type": "object", "required": ["id", "type", "quantity", "size", "command"],
+        "type": "object",
+        "required": ["id", "type", "quantity", "size", "command"],
         "properties": {
-            "id": STRING, "app": REF, "type": STRING, "command": STRING,
-            "quantity": {"type": "integer", "minimum": 0}, "size": STRING, "dyno_size": REF,
+            "id": STRING,
+            "app": REF,
+            "type": STRING,
+            "command": STRING,
+            "quantity": {"type": "integer", "minimum": 0},
+            "size": STRING,
+            "dyno_size": REF,
         },
     },
     "Dyno": {
-        "type": "object", "required": ["id", "name", "type", "state"],
+        "type": "object",
+        "required": ["id", "name", "type", "state"],
         "properties": {
-            "id": STRING, "name": STRING, "type": STRING, "command": STRING, "size": STRING,
+            "id": STRING,
+            "name": STRING,
+            "type": STRING,
+            "command": STRING,
+            "size": STRING,
             "state": {"enum": ["crashed", "down", "idle", "starting", "up"]},
-            "attach_url": NULLABLE_STRING, "app": REF,
+            "attach_url": NULLABLE_STRING,
+            "app": REF,
         },
     },
     "Release": {
-        "type": "object", "required": ["id", "version", "status", "current", "description"],
+        "type": "object",
+        "required": ["id", "version", "status", "current", "description"],
         "properties": {
-            "id": STRING, "version": {"type": "integer"}, "description": STRING,
+            "id": STRING,
+            "version": {"type": "integer"},
+            "description": STRING,
             "status": {"enum": ["failed", "pending", "succeeded", "expired"]},
-            "current": {"type": "boolean"}, "eligible_for_rollback": {"type": "boolean"},
+            "current": {"type": "boolean"},
+            "eligible_for_rollback": {"type": "boolean"},
             "user": {"type": "object", "properties": {"id": STRING, "email": STRING}},
-            "app": REF, "created_at": TS,
+            "app": REF,
+            "created_at": TS,
         },
     },
     "ConfigVars": {"type": "object", "additionalProperties": STRING},
     "Collaborator": {
-        "type": "object", "required": ["id", "user", "role", "permissions"],
+        "type": "object",
+        "required": ["id", "user", "role", "permissions"],
         "properties": {
-            "id": STRING, "role": NULLABLE_STRING, "app": REF,
+            "id": STRING,
+            "role": NULLABLE_STRING,
+            "app": REF,
             "user": {"type": "object", "properties": {"id": STRING, "email": STRING}},
             "permissions": {"type": "array", "items": {"type": "object"}},
         },
     },
+    "RegistryLogin": {
+        "type": "object",
+        "required": ["registry", "username", "scope"],
+        "properties": {
+            "registry": STRING,
+            "username": STRING,
+            "scope": {"enum": ["app", "team"]},
+            "created_at": TS,
+            "updated_at": TS,
+        },
+    },
     "LogSession": {
-        "type": "object", "required": ["id", "logplex_url"],
+        "type": "object",
+        "required": ["id", "logplex_url"],
         "properties": {"id": STRING, "logplex_url": STRING, "created_at": TS},
     },
-}  # fmt: skip
+}
 
 BODIES: dict[str, Any] = {
     "AppCreate": {
@@ -84,46 +127,70 @@ BODIES: dict[str, Any] = {
         "properties": {"name": STRING, "team": STRING, "region": STRING, "stack": STRING},
     },
     "AppUpdate": {
-        "type": "object", "properties": {"name": STRING, "maintenance": {"type": "boolean"}},
+        "type": "object",
+        "properties": {"name": STRING, "maintenance": {"type": "boolean"}},
     },
     "FormationUpdate": {
         "type": "object",
         "properties": {
-            "quantity": {"type": ["integer", "string"]}, "size": STRING, "dyno_size": STRING,
+            "quantity": {"type": ["integer", "string"]},
+            "size": STRING,
+            "dyno_size": STRING,
         },
     },
     "FormationBatch": {
-        "type": "object", "required": ["updates"],
-        "properties": {"updates": {"type": "array", "items": {
-            "type": "object", "required": ["type"],
-            "properties": {
-                "type": STRING, "quantity": {"type": ["integer", "string"]}, "size": STRING,
-            },
-        }}},
+        "type": "object",
+        "required": ["updates"],
+        "properties": {
+            "updates": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {
+                        "type": STRING,
+                        "quantity": {"type": ["integer", "string"]},
+                        "size": STRING,
+                    },
+                },
+            }
+        },
     },
     "ConfigVarsUpdate": {"type": "object", "additionalProperties": NULLABLE_STRING},
     "ReleaseCreate": {
         "type": "object",
         "properties": {
-            "release": STRING, "oci_image": STRING, "description": STRING,
+            "release": STRING,
+            "oci_image": STRING,
+            "description": STRING,
             "commands": {"type": "object", "additionalProperties": STRING},
         },
     },
     "CollaboratorCreate": {
-        "type": "object", "required": ["user"], "properties": {"user": STRING},
+        "type": "object",
+        "required": ["user"],
+        "properties": {"user": STRING},
     },
     "LogSessionCreate": {
         "type": "object",
         "properties": {
-            "dyno": STRING, "source": STRING, "tail": {"type": "boolean"},
+            "dyno": STRING,
+            "source": STRING,
+            "tail": {"type": "boolean"},
             "lines": {"type": "integer"},
         },
     },
+    "RegistryLoginSet": {
+        "type": "object",
+        "required": ["username", "password"],
+        "properties": {"username": STRING, "password": STRING},
+    },
     "DynoCreate": {
-        "type": "object", "required": ["command"],
+        "type": "object",
+        "required": ["command"],
         "properties": {"command": STRING, "size": STRING, "type": STRING},
     },
-}  # fmt: skip
+}
 
 # path -> method -> (request body or None, response schema, success status)
 OPERATIONS: dict[str, dict[str, tuple[str | None, Any, int]]] = {
@@ -131,7 +198,8 @@ OPERATIONS: dict[str, dict[str, tuple[str | None, Any, int]]] = {
     "/apps": {"get": (None, _list("App"), 200), "post": ("AppCreate", _ref("App"), 201)},
     "/users/{user}/apps": {"get": (None, _list("App"), 200)},
     "/apps/{app}": {
-        "get": (None, _ref("App"), 200), "patch": ("AppUpdate", _ref("App"), 200),
+        "get": (None, _ref("App"), 200),
+        "patch": ("AppUpdate", _ref("App"), 200),
         "delete": (None, _ref("App"), 200),
     },
     "/apps/{app}/formation": {
@@ -144,11 +212,13 @@ OPERATIONS: dict[str, dict[str, tuple[str | None, Any, int]]] = {
     },
     "/apps/{app}/formations/{type}": {"delete": (None, {"type": "object"}, 202)},
     "/apps/{app}/dynos": {
-        "get": (None, _list("Dyno"), 200), "delete": (None, {"type": "object"}, 202),
+        "get": (None, _list("Dyno"), 200),
+        "delete": (None, {"type": "object"}, 202),
         "post": ("DynoCreate", _ref("Dyno"), 201),
     },
     "/apps/{app}/dynos/{dyno}": {
-        "get": (None, _ref("Dyno"), 200), "delete": (None, {"type": "object"}, 202),
+        "get": (None, _ref("Dyno"), 200),
+        "delete": (None, {"type": "object"}, 202),
     },
     "/apps/{app}/config-vars": {
         "get": (None, _ref("ConfigVars"), 200),
@@ -168,9 +238,27 @@ OPERATIONS: dict[str, dict[str, tuple[str | None, Any, int]]] = {
         "delete": (None, _ref("Collaborator"), 200),
     },
     "/apps/{app}/log-sessions": {"post": ("LogSessionCreate", _ref("LogSession"), 201)},
+    "/apps/{app}/registry-credentials": {"get": (None, _list("RegistryLogin"), 200)},
+    "/apps/{app}/registry-credentials/{registry}": {
+        "put": ("RegistryLoginSet", _ref("RegistryLogin"), 200),
+        "delete": (None, {"type": "object"}, 200),
+    },
+    "/teams/{team}/registry-credentials": {"get": (None, _list("RegistryLogin"), 200)},
+    "/teams/{team}/registry-credentials/{registry}": {
+        "put": ("RegistryLoginSet", _ref("RegistryLogin"), 200),
+        "delete": (None, {"type": "object"}, 200),
+    },
+    "/apps/{app}/releases/{release}/config-vars": {"get": (None, _ref("ConfigVars"), 200)},
+    "/apps/{app}/dynos/{dyno}/actions/stop": {"post": (None, {"type": "object"}, 202)},
+    "/apps/{app}/formations/{type}/actions/stop": {"post": (None, {"type": "object"}, 202)},
+    "/oauth/authorizations": {"get": (None, {"type": "array"}, 200)},
+    "/regions": {"get": (None, {"type": "array", "minItems": 1}, 200)},
+    "/stacks": {"get": (None, {"type": "array", "minItems": 1}, 200)},
+    "/teams": {"get": (None, {"type": "array"}, 200)},
+    "/teams/{team}": {"get": (None, {"type": "object", "required": ["name", "role"]}, 200)},
     "/apps/{app}/addons": {"get": (None, {"type": "array", "maxItems": 0}, 200)},
     "/apps/{app}/domains": {"get": (None, {"type": "array", "maxItems": 0}, 200)},
-}  # fmt: skip
+}
 
 
 def _operation(path: str, method: str, body: str | None, schema: Any, status: int) -> Any:

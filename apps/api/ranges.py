@@ -35,9 +35,11 @@ def parse_range(header: str, *, fields: tuple[str, ...], default: str) -> Range:
         limit = MAX_DEFAULT
     start = match["start"].lstrip("[]")
     return Range(
-        match["field"], after=start, max=limit,
+        match["field"],
+        after=start,
+        max=limit,
         descending=options.get("order", "asc").strip().lower() == "desc",
-    )  # fmt: skip
+    )
 
 
 def next_range(current: Range, last: str) -> str:

@@ -36,13 +36,21 @@ def account(account: Any) -> dict[str, Any]:
     return {
         **(user(account) or {}),
         "name": account.get_full_name() or account.get_username(),
-        "allow_tracking": False, "beta": False, "verified": True,
+        "allow_tracking": False,
+        "beta": False,
+        "verified": True,
         "two_factor_authentication": False,
-        "default_organization": None, "default_team": None, "delinquent_at": None,
-        "federated": False, "identity_provider": None, "sms_number": None, "suspended_at": None,
-        "created_at": _ts(account.date_joined), "updated_at": _ts(account.date_joined),
+        "default_organization": None,
+        "default_team": None,
+        "delinquent_at": None,
+        "federated": False,
+        "identity_provider": None,
+        "sms_number": None,
+        "suspended_at": None,
+        "created_at": _ts(account.date_joined),
+        "updated_at": _ts(account.date_joined),
         "last_login": _ts(account.last_login),
-    }  # fmt: skip
+    }
 
 
 def _named(kind: str, name: str) -> dict[str, str]:
@@ -57,28 +65,46 @@ def app(app: App, *, released_at: datetime | None = None) -> dict[str, Any]:
     team = {"id": derived_id("team", app.team_id), "name": app.team.name}
     domain = settings.PAAS_APPS_DOMAIN
     return {
-        "id": str(app.uid), "name": app.name, "maintenance": app.maintenance,
-        "created_at": _ts(app.created), "updated_at": _ts(app.updated),
-        "released_at": _ts(released_at), "archived_at": None,
+        "id": str(app.uid),
+        "name": app.name,
+        "maintenance": app.maintenance,
+        "created_at": _ts(app.created),
+        "updated_at": _ts(app.updated),
+        "released_at": _ts(released_at),
+        "archived_at": None,
         "owner": user(app.owner) or {"id": derived_id("team", app.team_id), "email": ""},
-        "team": team, "organization": team, "space": None,
+        "team": team,
+        "organization": team,
+        "space": None,
         "region": _named("region", settings.PAAS_REGION),
-        "stack": _named("stack", "container"), "build_stack": _named("stack", "container"),
+        "stack": _named("stack", "container"),
+        "build_stack": _named("stack", "container"),
         "generation": _named("generation", "cedar"),
-        "git_url": "", "web_url": f"http://{app.name}.{domain}/" if domain else None,
-        "buildpack_provided_description": None, "repo_size": None, "slug_size": None,
-        "acm": False, "internal_routing": None, "locked": False, "process_tier": "production",
+        "git_url": "",
+        "web_url": f"http://{app.name}.{domain}/" if domain else None,
+        "buildpack_provided_description": None,
+        "repo_size": None,
+        "slug_size": None,
+        "acm": False,
+        "internal_routing": None,
+        "locked": False,
+        "process_tier": "production",
         "create_status": "complete",
-    }  # fmt: skip
+    }
 
 
 def formation(process: ProcessType, app: App) -> dict[str, Any]:
     return {
-        "id": derived_id("formation", app.uid, process.name), "app": app_ref(app),
-        "type": process.name, "command": process.command, "quantity": process.quantity,
-        "size": process.size.name, "dyno_size": size_ref(process.size),
-        "created_at": _ts(app.created), "updated_at": _ts(app.updated),
-    }  # fmt: skip
+        "id": derived_id("formation", app.uid, process.name),
+        "app": app_ref(app),
+        "type": process.name,
+        "command": process.command,
+        "quantity": process.quantity,
+        "size": process.size.name,
+        "dyno_size": size_ref(process.size),
+        "created_at": _ts(app.created),
+        "updated_at": _ts(app.updated),
+    }
 
 
 def size_ref(size: DynoSize) -> dict[str, str]:
@@ -91,33 +117,50 @@ DYNO_STATES = {"up": "up", "starting": "starting", "crashed": "crashed", "stoppi
 def dyno(dyno: Dyno, app: App, process: ProcessType | None, releases: dict[int, str]) -> Any:
     version = dyno.release
     return {
-        "id": dyno.pod_uid, "name": dyno.name, "type": dyno.process_type,
-        "command": process.command if process else "", "state": DYNO_STATES[dyno.state],
-        "size": process.size.name if process else "", "attach_url": None,
+        "id": dyno.pod_uid,
+        "name": dyno.name,
+        "type": dyno.process_type,
+        "command": process.command if process else "",
+        "state": DYNO_STATES[dyno.state],
+        "size": process.size.name if process else "",
+        "attach_url": None,
         "release": {"id": releases.get(version or 0), "version": version},
-        "app": app_ref(app), "created_at": _ts(dyno.created), "updated_at": _ts(dyno.changed),
-    }  # fmt: skip
+        "app": app_ref(app),
+        "created_at": _ts(dyno.created),
+        "updated_at": _ts(dyno.changed),
+    }
 
 
 def release(release: Release, app: App, *, current: bool, status: str) -> dict[str, Any]:
     return {
-        "id": str(release.uid), "version": release.version,
-        "description": release.description, "status": status, "current": current,
-        "eligible_for_rollback": True, "output_stream_url": None, "slug": None,
+        "id": str(release.uid),
+        "version": release.version,
+        "description": release.description,
+        "status": status,
+        "current": current,
+        "eligible_for_rollback": True,
+        "output_stream_url": None,
+        "slug": None,
         "oci_image": {"id": derived_id("image", release.image)} if release.image else None,
         "user": user(release.created_by) or {"id": derived_id("system"), "email": "platform"},
-        "app": app_ref(app), "addon_plan_names": [], "artifacts": [],
-        "created_at": _ts(release.created), "updated_at": _ts(release.created),
-    }  # fmt: skip
+        "app": app_ref(app),
+        "addon_plan_names": [],
+        "artifacts": [],
+        "created_at": _ts(release.created),
+        "updated_at": _ts(release.created),
+    }
 
 
 def collaborator(app: App, member: Any, role: str, permissions: list[str]) -> dict[str, Any]:
     return {
-        "id": derived_id("collaborator", app.uid, member.pk), "app": app_ref(app),
-        "user": {**(user(member) or {}), "federated": False}, "role": role,
+        "id": derived_id("collaborator", app.uid, member.pk),
+        "app": app_ref(app),
+        "user": {**(user(member) or {}), "federated": False},
+        "role": role,
         "permissions": [{"name": p, "description": PERMISSIONS[p]} for p in permissions],
-        "created_at": _ts(app.created), "updated_at": _ts(app.updated),
-    }  # fmt: skip
+        "created_at": _ts(app.created),
+        "updated_at": _ts(app.updated),
+    }
 
 
 PERMISSIONS = {

@@ -26,10 +26,23 @@ def token_create(*, user: Any, name: str, expires_in: int | None = None) -> tupl
     secret = PREFIX + secrets.token_urlsafe(32)
     expires = timezone.now() + timedelta(seconds=expires_in) if expires_in else None
     token = ApiToken.objects.create(
-        user=user, name=name[:100] or "API token", digest=_digest(secret),
-        prefix=secret[: len(PREFIX) + 4], expires=expires,
-    )  # fmt: skip
+        user=user,
+        name=name[:100] or "API token",
+        digest=_digest(secret),
+        prefix=secret[: len(PREFIX) + 4],
+        expires=expires,
+    )
     return token, secret
+
+
+def token_rotate(token: ApiToken) -> str:
+    """A new secret for the same token (its name, expiry and id stay); the old one stops working
+    at once. Returns the new secret, shown once."""
+    secret = PREFIX + secrets.token_urlsafe(32)
+    ApiToken.objects.filter(pk=token.pk).update(
+        digest=_digest(secret), prefix=secret[: len(PREFIX) + 4]
+    )
+    return secret
 
 
 def user_for_token(secret: str) -> Any | None:

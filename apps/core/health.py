@@ -12,6 +12,8 @@ from django.db import connection
 
 from apps.core.heartbeat import heartbeat_age
 from apps.kube.client import server_version
+from apps.platform.installation import installation
+from apps.platform.models import Orphan
 from paas.celery import app as celery_app
 
 
@@ -64,11 +66,26 @@ def _cluster() -> str:
     return f"Kubernetes {server_version()}"
 
 
+def _ownership() -> str:
+    """This installation's id, and what the resync holds back or found without a record: an
+    alarm fails the check, so monitoring that watches /healthz sees it."""
+    current = installation()
+    orphans = Orphan.objects.count()
+    detail = f"installation {current.uid}; {orphans} orphan{'s' if orphans != 1 else ''}"
+    if current.deletions_held:
+        raise RuntimeError(
+            f"{detail}; the resync is holding back {current.deletions_held} deletions "
+            f"(over MAX_DELETIONS_PER_RESYNC={settings.MAX_DELETIONS_PER_RESYNC})"
+        )
+    return detail
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": _database,
     "redis": _redis,
     "celery": _celery,
     "cluster": _cluster,
+    "ownership": _ownership,
 }
 
 

@@ -81,6 +81,23 @@ class DeployForm(ServiceForm):
         return parse_procfile(self.cleaned_data["procfile"])
 
 
+class RegistryLoginForm(ServiceForm):
+    registry = forms.CharField(
+        max_length=253,
+        help_text="As image references name it, such as ghcr.io or registry.example.com:5000.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    username = forms.CharField(
+        max_length=255, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    password = forms.CharField(
+        label="Password or token",
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
 class DestroyForm(ServiceForm):
     confirm = forms.CharField(max_length=30, label="Type the app's name to confirm")
 

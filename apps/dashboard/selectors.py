@@ -52,9 +52,13 @@ def _state_sql() -> tuple[str, list[str]]:
       ELSE 'stopped' END"""
     active_values = [str(s) for s in Operation.ACTIVE]
     params = [
-        ProcessStatus.State.FAILED, Operation.Status.SUPERSEDED, Operation.Status.FAILED,
-        *active_values, *active_values, ProcessStatus.State.PROGRESSING,
-    ]  # fmt: skip
+        ProcessStatus.State.FAILED,
+        Operation.Status.SUPERSEDED,
+        Operation.Status.FAILED,
+        *active_values,
+        *active_values,
+        ProcessStatus.State.PROGRESSING,
+    ]
     return sql, [str(p) for p in params]
 
 

@@ -16,6 +16,8 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "paas"
 APP_LABEL = "paas.dev/app"
 APP_UID_LABEL = "paas.dev/app-uid"
+# Which installation made the object: the one thing every list, change and delete is filtered by.
+INSTALLATION_LABEL = "paas.dev/installation"
 PROCESS_LABEL = "paas.dev/process-type"
 RELEASE_LABEL = "paas.dev/release"
 CONFIG_HASH = "paas.dev/config-hash"
@@ -63,14 +65,38 @@ class AppSpec:
     processes: tuple[ProcessSpec, ...] = ()
     # In maintenance the web Service selects no pod: the dynos keep running, traffic stops.
     maintenance: bool = False
+    installation: str = ""
+    # RoleBindings in the namespace: (cluster role, namespace, service account) of the platform.
+    access: tuple[tuple[str, str, str], ...] = ()
+    # Where its pods run (installation-wide settings): nodeSelector pairs and tolerations as
+    # (key, operator, value, effect).
+    node_selector: tuple[tuple[str, str], ...] = ()
+    tolerations: tuple[tuple[str, str, str, str], ...] = ()
+    # Seconds a rollout may take to make progress before it is reported failed.
+    rollout_timeout: int = PROGRESS_DEADLINE_SECONDS
+    # Logins to the registries its images come from: (registry, username, password).
+    registries: tuple[tuple[str, str, str], ...] = ()
 
 
 MAINTENANCE_LABEL = "paas.dev/maintenance"
 
 
 def labels(spec: AppSpec, process: str | None = None) -> dict[str, str]:
-    owned = {MANAGED_BY: MANAGER, APP_LABEL: spec.name, APP_UID_LABEL: spec.uid}
+    owned = {
+        MANAGED_BY: MANAGER,
+        INSTALLATION_LABEL: spec.installation,
+        APP_LABEL: spec.name,
+        APP_UID_LABEL: spec.uid,
+    }
     return owned | ({PROCESS_LABEL: process} if process else {})
+
+
+def config_secret_name(app: str) -> str:
+    return f"{app}-config"
+
+
+def registry_secret_name(app: str) -> str:
+    return f"{app}-registry"
 
 
 def deployment_name(app: str, process: str) -> str:
@@ -104,15 +130,66 @@ def namespace(spec: AppSpec) -> Manifest:
     }
 
 
+def role_bindings(spec: AppSpec) -> list[Manifest]:
+    """What the platform's components may do inside this namespace and nowhere else: read its
+    config Secret, its logs, exec into its one-off dynos."""
+    subjects: dict[str, list[Manifest]] = {}
+    for role, namespace, account in spec.access:
+        subjects.setdefault(role, []).append(
+            {"kind": "ServiceAccount", "name": account, "namespace": namespace}
+        )
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": role, "namespace": spec.namespace, "labels": labels(spec)},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": role,
+            },
+            "subjects": accounts,
+        }
+        for role, accounts in sorted(subjects.items())
+    ]
+
+
 def config_secret(spec: AppSpec) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": f"{spec.name}-config", "namespace": spec.namespace,
-                     "labels": labels(spec)},
+        "metadata": {
+            "name": config_secret_name(spec.name),
+            "namespace": spec.namespace,
+            "labels": labels(spec),
+        },
         "type": "Opaque",
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(spec.config.items())},
-    }  # fmt: skip
+    }
+
+
+def registry_secret(spec: AppSpec) -> Manifest:
+    """The app's registry logins in the form the kubelet reads when it pulls an image."""
+    auths = {
+        registry: {
+            "username": username,
+            "password": password,
+            "auth": base64.b64encode(f"{username}:{password}".encode()).decode(),
+        }
+        for registry, username, password in spec.registries
+    }
+    config = json.dumps({"auths": auths}, sort_keys=True, separators=(",", ":"))
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": registry_secret_name(spec.name),
+            "namespace": spec.namespace,
+            "labels": labels(spec),
+        },
+        "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": base64.b64encode(config.encode()).decode()},
+    }
 
 
 def _probe(check: HealthCheckSpec, failure_threshold: int) -> Manifest:
@@ -140,15 +217,21 @@ def _container(spec: AppSpec, process: ProcessSpec) -> Manifest:
     container: Manifest = {
         "name": process.name,
         "image": spec.image,
-        "envFrom": [{"secretRef": {"name": f"{spec.name}-config"}}],
+        "envFrom": [{"secretRef": {"name": config_secret_name(spec.name)}}],
         "env": env,
+        # A dyno that exits with an error leaves its last log lines as its status message.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "resources": {
-            "requests": {"cpu": cpu(process.cpu_request_millicores),
-                         "memory": memory(process.memory_request_mib)},
-            "limits": {"cpu": cpu(process.cpu_limit_millicores),
-                       "memory": memory(process.memory_limit_mib)},
+            "requests": {
+                "cpu": cpu(process.cpu_request_millicores),
+                "memory": memory(process.memory_request_mib),
+            },
+            "limits": {
+                "cpu": cpu(process.cpu_limit_millicores),
+                "memory": memory(process.memory_limit_mib),
+            },
         },
-    }  # fmt: skip
+    }
     if process.command:
         # As on Heroku, a Procfile command runs through a shell: $PORT, pipes and && work.
         container["command"] = ["/bin/sh", "-c", process.command]
@@ -161,6 +244,27 @@ def _container(spec: AppSpec, process: ProcessSpec) -> Manifest:
         # well before it is killed.
         container["livenessProbe"] = _probe(process.healthcheck, failure_threshold=6)
     return container
+
+
+def _placement(spec: AppSpec) -> Manifest:
+    """nodeSelector and tolerations, left out when unset so no pod template changes for them."""
+    placement: Manifest = {}
+    if spec.node_selector:
+        placement["nodeSelector"] = dict(spec.node_selector)
+    if spec.tolerations:
+        placement["tolerations"] = [
+            {"key": key, "operator": operator, "effect": effect}
+            | ({"value": value} if value else {})
+            for key, operator, value, effect in spec.tolerations
+        ]
+    return placement
+
+
+def _pull_secrets(spec: AppSpec) -> Manifest:
+    """imagePullSecrets when the app has registry logins; left out otherwise, as above."""
+    if not spec.registries:
+        return {}
+    return {"imagePullSecrets": [{"name": registry_secret_name(spec.name)}]}
 
 
 def deployment(spec: AppSpec, process: ProcessSpec) -> Manifest:
@@ -177,7 +281,7 @@ def deployment(spec: AppSpec, process: ProcessSpec) -> Manifest:
                 "maxUnavailable": int_or_percent(process.max_unavailable),
             },
         },
-        "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
+        "progressDeadlineSeconds": spec.rollout_timeout,
         "revisionHistoryLimit": 5,
         "template": {
             "metadata": {
@@ -188,7 +292,9 @@ def deployment(spec: AppSpec, process: ProcessSpec) -> Manifest:
                 "containers": [_container(spec, process)],
                 "enableServiceLinks": False,
                 "terminationGracePeriodSeconds": 30,
-            },
+            }
+            | _placement(spec)
+            | _pull_secrets(spec),
         },
     }
     if process.autoscale is None:
@@ -197,24 +303,26 @@ def deployment(spec: AppSpec, process: ProcessSpec) -> Manifest:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": deployment_name(spec.name, process.name),
-                     "namespace": spec.namespace, "labels": labels(spec, process.name)},
+        "metadata": {
+            "name": deployment_name(spec.name, process.name),
+            "namespace": spec.namespace,
+            "labels": labels(spec, process.name),
+        },
         "spec": body,
-    }  # fmt: skip
+    }
 
 
 def web_service(spec: AppSpec) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": spec.name, "namespace": spec.namespace,
-                     "labels": labels(spec, "web")},
+        "metadata": {"name": spec.name, "namespace": spec.namespace, "labels": labels(spec, "web")},
         "spec": {
             "selector": {APP_LABEL: spec.name, PROCESS_LABEL: "web"}
             | ({MAINTENANCE_LABEL: "on"} if spec.maintenance else {}),
             "ports": [{"name": "http", "port": 80, "targetPort": WEB_PORT}],
         },
-    }  # fmt: skip
+    }
 
 
 def autoscaler(spec: AppSpec, process: ProcessSpec) -> Manifest:
@@ -224,23 +332,40 @@ def autoscaler(spec: AppSpec, process: ProcessSpec) -> Manifest:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": name, "namespace": spec.namespace,
-                     "labels": labels(spec, process.name)},
+        "metadata": {
+            "name": name,
+            "namespace": spec.namespace,
+            "labels": labels(spec, process.name),
+        },
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "minReplicas": minimum,
             "maxReplicas": maximum,
-            "metrics": [{"type": "Resource", "resource": {
-                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_percent},
-            }}],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": cpu_percent},
+                    },
+                }
+            ],
         },
-    }  # fmt: skip
+    }
+
+
+def secret_names(spec: AppSpec) -> list[str]:
+    """The Secrets desired_objects gives the app, by name, without building them."""
+    names = [config_secret_name(spec.name)]
+    return [*names, registry_secret_name(spec.name)] if spec.registries else names
 
 
 def desired_objects(spec: AppSpec) -> list[Manifest]:
     """Everything the app should have on the cluster, namespace first so it exists before the
     objects in it. An app with no image yet has no dynos to run."""
-    objects = [namespace(spec), config_secret(spec)]
+    objects = [namespace(spec), *role_bindings(spec), config_secret(spec)]
+    if spec.registries:
+        objects.append(registry_secret(spec))
     if not spec.image:
         return objects
     for process in spec.processes:
@@ -277,13 +402,18 @@ def one_off_pod(spec: AppSpec, run: RunSpec) -> Manifest:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": run.name, "namespace": spec.namespace,
+            "name": run.name,
+            "namespace": spec.namespace,
             "labels": labels(spec, ONE_OFF)
             | {RELEASE_LABEL: str(spec.release), NUMBER_LABEL: str(run.number)},
         },
         "spec": {
-            "containers": [container], "restartPolicy": "Never",
-            "activeDeadlineSeconds": run.ttl, "enableServiceLinks": False,
+            "containers": [container],
+            "restartPolicy": "Never",
+            "activeDeadlineSeconds": run.ttl,
+            "enableServiceLinks": False,
             "terminationGracePeriodSeconds": 10,
-        },
-    }  # fmt: skip
+        }
+        | _placement(spec)
+        | _pull_secrets(spec),
+    }

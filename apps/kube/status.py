@@ -54,8 +54,9 @@ def rollout(deployment: Manifest) -> Rollout:
         state, message = "progressing", f"{available} of {updated} dynos available."
     else:
         state, message = "complete", f"{available} of {desired} dynos available."
-    return Rollout(generation, observed, desired, current, updated, ready, available, state,
-                   message)  # fmt: skip
+    return Rollout(
+        generation, observed, desired, current, updated, ready, available, state, message
+    )
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,14 @@ def dyno_state(pod: Manifest) -> DynoState:
     for container in containers if state != "stopping" else []:
         waiting = container.get("state", {}).get("waiting") or {}
         terminated = container.get("state", {}).get("terminated") or {}
-        if waiting.get("reason") in _WAITING:
+        last = (container.get("lastState") or {}).get("terminated") or {}
+        if waiting.get("reason") == "CrashLoopBackOff" and last:
+            # What it printed before it died says more than the back-off notice.
+            state, reason = "crashed", _WAITING["CrashLoopBackOff"]
+            message = f"Exited with status {last.get('exitCode')}." + (
+                f" Its last lines:\n{last['message'].strip()}" if last.get("message") else ""
+            )
+        elif waiting.get("reason") in _WAITING:
             state, reason = "crashed", _WAITING[waiting["reason"]]
             message = waiting.get("message", "") or f"{reason} ({waiting['reason']})."
         elif terminated and terminated.get("exitCode", 0) != 0:
@@ -111,7 +119,11 @@ def dyno_state(pod: Manifest) -> DynoState:
     return DynoState(
         process_type=labels.get(PROCESS_LABEL, ""),
         release=int(release) if release.isdigit() else None,
-        state=state, ready=ready, restarts=restarts, reason=reason, message=message,
+        state=state,
+        ready=ready,
+        restarts=restarts,
+        reason=reason,
+        message=message,
         created=datetime.fromisoformat(meta["creationTimestamp"].replace("Z", "+00:00")),
         template=labels.get("pod-template-hash", ""),
-    )  # fmt: skip
+    )

@@ -94,6 +94,11 @@ def _collaborator(before: dict[str, Any], after: dict[str, Any]) -> str:
     return f"Removed the access of {before.get('user')}"
 
 
+def _registry_set(before: dict[str, Any], after: dict[str, Any]) -> str:
+    scope, registry, username = after.get("scope"), after.get("registry"), after.get("username")
+    return f"Set the {scope}'s login to {registry} as {username}"
+
+
 _WORDINGS: dict[str, Wording] = {
     "app.maintenance": _app_maintenance,
     "team.create": lambda before, after: f"Created team {after.get('team')}",
@@ -114,4 +119,8 @@ _WORDINGS: dict[str, Wording] = {
     "process.settings": _process_settings,
     "drift.repair": _drift_repair,
     "app.destroy": _app_destroy,
+    "registry.set": _registry_set,
+    "registry.remove": lambda before, after: (
+        f"Removed the {after.get('scope')}'s login to {after.get('registry')}"
+    ),
 }

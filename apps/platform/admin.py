@@ -13,9 +13,13 @@ from apps.platform.models import Activity, App, DynoSize, Operation, Team
 @admin.register(DynoSize)
 class DynoSizeAdmin(admin.ModelAdmin):
     list_display = (
-        "name", "cpu_request_millicores", "cpu_limit_millicores", "memory_request_mib",
-        "memory_limit_mib", "position",
-    )  # fmt: skip
+        "name",
+        "cpu_request_millicores",
+        "cpu_limit_millicores",
+        "memory_request_mib",
+        "memory_limit_mib",
+        "position",
+    )
     list_editable = ("position",)
 
 

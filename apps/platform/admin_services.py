@@ -110,9 +110,13 @@ def dyno_size_save(*, actor: User, size: DynoSize) -> DynoSize:
 
 
 _SIZE_FIELDS = (
-    "name", "cpu_request_millicores", "cpu_limit_millicores", "memory_request_mib",
-    "memory_limit_mib", "position",
-)  # fmt: skip
+    "name",
+    "cpu_request_millicores",
+    "cpu_limit_millicores",
+    "memory_request_mib",
+    "memory_limit_mib",
+    "position",
+)
 
 
 @transaction.atomic
@@ -130,9 +134,13 @@ def collaborator_set(*, actor: User, app: App, user: str, permissions: list[str]
         app=app, user=member, defaults={"permissions": wanted}
     )
     Activity.objects.create(
-        app=app, app_name=app.name, actor=_user(actor), action="collaborator.update",
-        before={}, after={"user": member.get_username(), "permissions": wanted},
-    )  # fmt: skip
+        app=app,
+        app_name=app.name,
+        actor=_user(actor),
+        action="collaborator.update",
+        before={},
+        after={"user": member.get_username(), "permissions": wanted},
+    )
     return collaborator
 
 
@@ -143,6 +151,10 @@ def collaborator_remove(*, actor: User, app: App, user: str) -> None:
     if not deleted:
         raise ValidationError(f"{member.get_username()} is not a collaborator of {app.name}.")
     Activity.objects.create(
-        app=app, app_name=app.name, actor=_user(actor), action="collaborator.update",
-        before={"user": member.get_username()}, after={},
-    )  # fmt: skip
+        app=app,
+        app_name=app.name,
+        actor=_user(actor),
+        action="collaborator.update",
+        before={"user": member.get_username()},
+        after={},
+    )

@@ -10,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from apps.kube.adapter import Cluster, ClusterError, cluster
+from apps.kube.adapter import Cluster, ClusterError
 from apps.logs.events import event_text
 from apps.logs.lines import LogLine, merge, parse_kube_line
+from apps.platform.installation import cluster
 from apps.platform.models import Activity, App, Dyno
 
 REFRESH_SECONDS = 1.0
@@ -94,9 +95,12 @@ class Tail:
         start = seen - timedelta(seconds=1)  # sinceTime has whole seconds
         try:
             for raw in self.kube.pod_log(
-                self.app.namespace, dyno.pod_name, follow=True, stop=self.stop,
+                self.app.namespace,
+                dyno.pod_name,
+                follow=True,
+                stop=self.stop,
                 since_time=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            ):  # fmt: skip
+            ):
                 line = parse_kube_line(raw, dyno=dyno.name, fallback=datetime.now(UTC))
                 if raw and line.timestamp > seen:
                     self.seen[dyno.pod_name] = seen = line.timestamp

@@ -68,9 +68,12 @@ class App(models.Model):
     name = models.CharField(max_length=30, unique=True, validators=[validate_app_name])
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="apps")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     namespace = models.CharField(max_length=63, unique=True)
     # Labels every object of the app on the cluster, so a recreated app with the same name never
     # adopts what its predecessor left behind.
@@ -337,3 +340,80 @@ class Dyno(models.Model):
     @property
     def name(self) -> str:
         return f"{self.process_type}.{self.number}"
+
+
+class Installation(models.Model):
+    """This installation's identity, one row made once: every object it creates on the cluster
+    carries the id, and it touches no object without it. Also where a resync that held back its
+    deletions raises the alarm, so every page and /healthz can show it without a cluster read."""
+
+    uid = models.CharField(max_length=63, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    # Set while the resync refuses to delete: how many deletions it held back, and since when.
+    deletions_held = models.PositiveIntegerField(default=0)
+    deletions_held_since = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.uid
+
+
+class Tombstone(models.Model):
+    """The proof that a namespace may be deleted: its app was destroyed here (or a site
+    administrator deleted it as an orphan). Kept until the namespace is gone from the cluster."""
+
+    app_uid = models.CharField(max_length=64, unique=True)
+    app_name = models.CharField(max_length=63)
+    namespace = models.CharField(max_length=63)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.app_name} ({self.namespace})"
+
+
+class Orphan(models.Model):
+    """A namespace labelled as this installation's whose app is in no record: never deleted for
+    that alone, but shown to site administrators until they adopt or delete it."""
+
+    namespace = models.CharField(max_length=63, unique=True)
+    app_uid = models.CharField(max_length=64)
+    app_name = models.CharField(max_length=63)
+    found = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["namespace"]
+
+    def __str__(self) -> str:
+        return self.namespace
+
+
+class RegistryCredential(models.Model):
+    """A login to a container registry that an app's images are pulled from: for one app, or
+    for every app of a team (the app's own wins for the same registry). The reconciler writes an
+    app's credentials into its namespace as one `kubernetes.io/dockerconfigjson` Secret, which
+    its pods name in `imagePullSecrets`."""
+
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="registry_credentials"
+    )
+    app = models.ForeignKey(
+        App, null=True, blank=True, on_delete=models.CASCADE, related_name="registry_credentials"
+    )
+    registry = models.CharField(max_length=253)  # host[:port], as image references name it
+    username = models.CharField(max_length=255)
+    password = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["registry"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(team__isnull=True) ^ models.Q(app__isnull=True),
+                name="registry_credential_of_a_team_or_an_app",
+            ),
+            models.UniqueConstraint(fields=["team", "registry"], name="one_per_team_registry"),
+            models.UniqueConstraint(fields=["app", "registry"], name="one_per_app_registry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.registry}"

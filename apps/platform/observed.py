@@ -7,20 +7,29 @@ Writes happen only when something changed: a quiet cluster causes no database wr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.kube.adapter import Cluster, ClusterError
 from apps.kube.manifests import NUMBER_LABEL, PROCESS_LABEL
 from apps.kube.status import dyno_state, rollout
 from apps.platform.models import App, Dyno, Operation, ProcessStatus
 
 ROLLOUT_FIELDS = (
-    "generation", "observed_generation", "desired", "current", "updated", "ready", "available",
-    "state", "message",
-)  # fmt: skip
+    "generation",
+    "observed_generation",
+    "desired",
+    "current",
+    "updated",
+    "ready",
+    "available",
+    "state",
+    "message",
+)
 
 
 def record_deployments(
@@ -68,12 +77,17 @@ def record_pod(app: App, pod: dict[str, Any]) -> bool:
     meta = pod["metadata"]
     observed = dyno_state(pod)
     values = {
-        "process_type": observed.process_type, "pod_name": meta["name"],
-        "release": observed.release, "state": observed.state, "ready": observed.ready,
-        "restarts": observed.restarts, "reason": observed.reason,
-        "message": observed.message[:2000], "created": observed.created,
+        "process_type": observed.process_type,
+        "pod_name": meta["name"],
+        "release": observed.release,
+        "state": observed.state,
+        "ready": observed.ready,
+        "restarts": observed.restarts,
+        "reason": observed.reason,
+        "message": observed.message[:2000],
+        "created": observed.created,
         "template": observed.template,
-    }  # fmt: skip
+    }
     dyno = Dyno.objects.filter(pod_uid=meta["uid"]).first()
     if dyno is not None:
         if any(getattr(dyno, f) != v for f, v in values.items()):
@@ -113,11 +127,23 @@ def forget_pods(app: App, keep_uids: Iterable[str] | None = None, *, uid: str = 
         dynos.exclude(pod_uid__in=list(keep_uids)).delete()
 
 
-def _failure(operation: Operation, statuses: dict[str, ProcessStatus], failing: list[Dyno]) -> str:
+def _failure(
+    operation: Operation,
+    statuses: dict[str, ProcessStatus],
+    failing: list[Dyno],
+    probe: Callable[[str], str],
+) -> str:
     for name in operation.applied:
         status = statuses.get(name)
         if status is not None and status.state == ProcessStatus.State.FAILED:
-            return f"{name}: {status.message}"
+            # A rollout that never became ready: the kubelet's probe report says why.
+            unready = Dyno.objects.filter(
+                app_id=operation.app_id, process_type=name, ready=False, reason=""
+            )
+            reports = ((d, probe(d.pod_name)) for d in unready.order_by("number"))
+            found = next(((d, r) for d, r in reports if r), None)
+            why = f" {found[0].name} failed its health check: {found[1]}" if found else ""
+            return f"{name}: {status.message}{why}"
     release = operation.release.version if operation.release else None
     for dyno in failing:
         if dyno.process_type in operation.applied and release in (None, dyno.release):
@@ -125,9 +151,19 @@ def _failure(operation: Operation, statuses: dict[str, ProcessStatus], failing: 
     return ""
 
 
-def settle_operations(app: App) -> None:
+def _probe(kube: Cluster | None, namespace: str, pod: str) -> str:
+    if kube is None:
+        return ""
+    try:
+        return kube.probe_failure(namespace, pod)
+    except ClusterError:
+        return ""  # the reason without it is still true
+
+
+def settle_operations(app: App, kube: Cluster | None = None) -> None:
     """Ends each operation that was waiting for its rollout: succeeded once every Deployment it
-    changed has rolled out that generation, failed with the reason once one cannot."""
+    changed has rolled out that generation, failed with the reason once one cannot (with the
+    cluster at hand, the kubelet's report of a failing health check among it)."""
     waiting = list(
         app.operations.filter(status=Operation.Status.ROLLING_OUT).select_related("release")
     )
@@ -136,7 +172,7 @@ def settle_operations(app: App) -> None:
     statuses = {s.name: s for s in app.process_statuses.all()}
     failing = list(app.dynos.exclude(reason="").order_by("process_type", "number"))
     for operation in waiting:
-        failure = _failure(operation, statuses, failing)
+        failure = _failure(operation, statuses, failing, partial(_probe, kube, app.namespace))
         done = all(
             (s := statuses.get(name)) is not None
             and s.generation >= generation

@@ -8,14 +8,15 @@ version expires (410 Gone) it lists again, so no event is lost for longer than o
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import IntegrityError, close_old_connections, connection
 
-from apps.kube.adapter import KINDS, POD, Cluster, Kind
+from apps.kube.adapter import KINDS, POD, Cluster, Expired, Kind
 from apps.kube.manifests import APP_UID_LABEL
 from apps.platform.models import App
 from apps.platform.observed import (
@@ -30,6 +31,8 @@ from apps.platform.observed import (
 log = logging.getLogger(__name__)
 Manifest = dict[str, Any]
 WATCH_SECONDS = 240
+MAX_BACKOFF = 30
+STOP_SECONDS = 5
 
 
 class Observer:
@@ -41,31 +44,47 @@ class Observer:
 
     def run(self) -> None:
         threads = [
-            threading.Thread(target=self._loop, args=(kind,), name=f"watch-{kind.plural}",
-                             daemon=True)
+            threading.Thread(
+                target=self._loop, args=(kind,), name=f"watch-{kind.plural}", daemon=True
+            )
             for kind in (KINDS["Deployment"], POD)
-        ]  # fmt: skip
+        ]
         for thread in threads:
             thread.start()
         self.stopping.wait()
+        # Each ends once its current watch does; a stop never waits for long on a quiet one.
+        for thread in threads:
+            thread.join(timeout=STOP_SECONDS)
 
     def stop(self) -> None:
         self.stopping.set()
 
     def _loop(self, kind: Kind) -> None:
+        """Lists once, then watches from the last version seen (bookmarks keep it fresh while
+        nothing of ours changes), and lists again only when that version has expired or an
+        error may have cost an event. Errors back off up to MAX_BACKOFF seconds."""
+        version, failures = "", 0
         while not self.stopping.is_set():
             try:
-                version = self._relist(kind)
+                if not version:
+                    self.apps.clear()
+                    version = self._relist(kind)
                 for event in self._events(kind, version):
+                    version = event["object"]["metadata"].get("resourceVersion") or version
                     self._handle(kind, event["type"], event["object"])
+                failures = 0
+            except Expired:
+                version = ""
             except Exception:
-                log.exception("watching %s failed; listing again", kind.plural)
-                self.stopping.wait(1)
+                version, failures = "", failures + 1
+                delay = min(MAX_BACKOFF, 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
+                log.exception("watching %s failed; listing again in %.1f s", kind.plural, delay)
+                self.stopping.wait(delay)
             finally:
                 close_old_connections()
+        connection.close()  # this thread's own, once it stops
 
     def _relist(self, kind: Kind) -> str:
-        self.apps.clear()  # forgets destroyed apps
         items, version = self.kube.list_with_version(kind.kind)
         by_app: dict[str, list[Manifest]] = defaultdict(list)
         for item in items:
@@ -77,7 +96,7 @@ class Observer:
                 record_pods(app, found)
             else:
                 record_deployments(app, found)
-            settle_operations(app)
+            settle_operations(app, self.kube)
         return version
 
     def _events(self, kind: Kind, version: str) -> Iterator[dict[str, Any]]:
@@ -94,17 +113,27 @@ class Observer:
         if app is None:
             return
         self.apps[uid] = app
+        try:
+            self._record(kind, event_type, obj, app)
+        except IntegrityError:
+            # The app was destroyed since it was remembered, and its objects report on while
+            # their namespace goes: forget it and skip them, rather than fail the whole watch.
+            self.apps.pop(uid, None)
+            if App.objects.filter(pk=app.pk).exists():
+                raise
+
+    def _record(self, kind: Kind, event_type: str, obj: Manifest, app: App) -> None:
         deleted = event_type == "DELETED"
         if kind is not POD:
             record_deployment(app, obj, deleted=deleted)
-            settle_operations(app)  # a rollout ends with its Deployment's status
+            settle_operations(app, self.kube)  # a rollout ends with its Deployment's status
         elif deleted:
             forget_pods(app, uid=obj["metadata"]["uid"])
         elif record_pod(app, obj):
-            settle_operations(app)  # a failing dyno fails the operation it belongs to
+            settle_operations(app, self.kube)  # a failing dyno fails its operation
 
 
 def observer() -> Observer:
-    from apps.kube.client import api_client
+    from apps.platform.installation import cluster
 
-    return Observer(Cluster(api_client()))
+    return Observer(cluster())

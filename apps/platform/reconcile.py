@@ -21,7 +21,6 @@ from django.utils import timezone
 from apps.kube.adapter import FIELD_MANAGER, Cluster, PermanentError, TemporaryError
 from apps.kube.diff import differences, key
 from apps.kube.manifests import (
-    APP_UID_LABEL,
     ONE_OFF,
     PROCESS_LABEL,
     AppSpec,
@@ -31,7 +30,7 @@ from apps.kube.manifests import (
     one_off_pod,
 )
 from apps.platform.locks import APP_LOCK_SPACE, app_unlock
-from apps.platform.models import Activity, App, DynoSize, Operation
+from apps.platform.models import Activity, App, DynoSize, Operation, Tombstone
 from apps.platform.selectors import SPEC_COLUMNS, spec_from_row
 
 Manifest = dict[str, Any]
@@ -68,18 +67,22 @@ def _hand_over_replicas(kube: Cluster, manifest: Manifest, live: Manifest | None
     meta = manifest["metadata"]
     if live is None:
         found = kube.list_owned(
-            "Deployment", namespace=meta["namespace"],
+            "Deployment",
+            namespace=meta["namespace"],
             selector=f"{PROCESS_LABEL}={meta['labels'][PROCESS_LABEL]}",
-        )  # fmt: skip
+        )
         live = next((d for d in found if d["metadata"]["name"] == meta["name"]), None)
     if live is None or not _owns_replicas(live):
         return
     kube.apply(
-        {"apiVersion": "apps/v1", "kind": "Deployment",
-         "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
-         "spec": {"replicas": live["spec"].get("replicas", 1)}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+            "spec": {"replicas": live["spec"].get("replicas", 1)},
+        },
         manager=HANDOVER_MANAGER,
-    )  # fmt: skip
+    )
 
 
 def _object_id(obj: Manifest) -> str:
@@ -91,43 +94,86 @@ def _digest(manifest: Manifest) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def converge(
-    kube: Cluster, spec: AppSpec, live: list[Manifest] | None, applied: dict[str, str]
-) -> Changes:
-    """Applies each desired object that differs, deletes owned objects no longer wanted, and
-    returns what it changed.
+@dataclass
+class Plan:
+    """What one app's converge would do: each object to apply with why, each to delete."""
 
-    With the live objects (the resync lists them) each is compared with the cluster, which is
-    what finds drift. Without them, each is compared with what this app last applied, from its
-    digest: a change reaches the cluster with one write and no read, and an unchanged app costs
-    no request at all. Drift made since is the resync's to find."""
-    changes = Changes()
-    live_by_key = None if live is None else {key(obj): obj for obj in live}
+    apply: list[tuple[Manifest, Manifest | None, list[str]]] = field(default_factory=list)
+    delete: list[tuple[str, str, str]] = field(default_factory=list)  # kind, namespace, name
+    digests: dict[str, str] = field(default_factory=dict)  # object id -> digest, all desired
+
+    def __bool__(self) -> bool:
+        return bool(self.apply or self.delete)
+
+
+def plan(
+    spec: AppSpec,
+    live: list[Manifest] | None,
+    applied: dict[str, str],
+    listed: frozenset[str] = frozenset(),
+) -> Plan:
+    """Compares the desired objects with the cluster, a pure function.
+
+    With the live objects (the resync lists every kind in `listed`) each object of those kinds is
+    compared with the cluster, which is what finds drift. Otherwise it is compared with what this
+    app last applied, from its digest: a change reaches the cluster with one write and no read,
+    and an unchanged app costs no request at all."""
+    result = Plan()
+    live_by_key = {} if live is None else {key(obj): obj for obj in live}
     desired = desired_objects(spec)
     for manifest in desired:
-        object_id, digest = _object_id(manifest), _digest(manifest)
-        if live_by_key is None:
-            current = None
+        object_id = _object_id(manifest)
+        current = live_by_key.get(key(manifest))
+        if live is None or manifest["kind"] not in listed:
+            digest = _digest(manifest)
             paths = [] if applied.get(object_id) == digest else ["(changed)"]
         else:
-            current = live_by_key.get(key(manifest))
             paths = ["(missing)"] if current is None else differences(manifest, current)
-        changes.digests[object_id] = digest
-        if not paths:
-            continue
+            # What runs is what is wanted: the digest kept with it stands (the resync compares
+            # thousands of objects, and hashing each would cost more than comparing it).
+            digest = applied[object_id] if not paths and object_id in applied else _digest(manifest)
+        result.digests[object_id] = digest
+        if paths:
+            result.apply.append((manifest, current, paths))
+    wanted = {_object_id(m) for m in desired}
+    # Only what this app applied before or what carries its labels: proof that it is ours.
+    for object_id in applied:
+        kind, namespace, name = object_id.split("/", 2)
+        if object_id not in wanted and (live is None or kind not in listed):
+            result.delete.append((kind, namespace, name))
+    for obj in live_by_key.values():
+        if _object_id(obj) not in wanted:
+            result.delete.append(key(obj))
+    return result
+
+
+def converge(
+    kube: Cluster,
+    spec: AppSpec,
+    live: list[Manifest] | None,
+    applied: dict[str, str],
+    listed: frozenset[str] = frozenset(),
+) -> Changes:
+    """Applies each desired object that differs, deletes owned objects no longer wanted, and
+    returns what it changed (see `plan`)."""
+    changes = Changes()
+    todo = plan(spec, live, applied, listed)
+    changes.digests = todo.digests
+    for manifest, current, paths in todo.apply:
+        if manifest["kind"] == "Namespace" and current is None:
+            kube.claim_namespace(spec.namespace, spec.uid)
         if manifest["kind"] == "Deployment" and "replicas" not in manifest["spec"]:
             _hand_over_replicas(kube, manifest, current)
-        result = kube.apply(manifest)
+        if manifest["kind"] == "Secret" and current is not None:
+            # Keys added by hand belong to another manager, which an apply would leave.
+            result = kube.replace(manifest, current["metadata"]["resourceVersion"])
+        else:
+            result = kube.apply(manifest)
         changes.applied[_name(manifest)] = paths
         if manifest["kind"] == "Deployment":
             process = manifest["metadata"]["labels"][PROCESS_LABEL]
             changes.generations[process] = result["metadata"]["generation"]
-    wanted = {_object_id(m) for m in desired}
-    if live_by_key is None:
-        unwanted = [i.split("/", 2) for i in applied if i not in wanted]
-    else:
-        unwanted = [list(k) for k, obj in live_by_key.items() if _object_id(obj) not in wanted]
-    for kind, namespace, name in unwanted:
+    for kind, namespace, name in todo.delete:
         kube.delete(kind, namespace or None, name)
         changes.deleted.append(f"{kind}/{name}")
     return changes
@@ -181,15 +227,22 @@ def _run_spec(run: dict[str, Any]) -> RunSpec:
     assert size is not None
     command = f"sleep {run.get('ttl', 3600)}" if run.get("attach") else run["command"]
     process = ProcessSpec(
-        name=ONE_OFF, command=command, quantity=1,
+        name=ONE_OFF,
+        command=command,
+        quantity=1,
         cpu_request_millicores=size.cpu_request_millicores,
         cpu_limit_millicores=size.cpu_limit_millicores,
-        memory_request_mib=size.memory_request_mib, memory_limit_mib=size.memory_limit_mib,
-    )  # fmt: skip
+        memory_request_mib=size.memory_request_mib,
+        memory_limit_mib=size.memory_limit_mib,
+    )
     return RunSpec(
-        name=run["name"], number=run["number"], command=run["command"], process=process,
-        env=tuple(sorted(run.get("env", {}).items())), ttl=run.get("ttl", 3600),
-    )  # fmt: skip
+        name=run["name"],
+        number=run["number"],
+        command=run["command"],
+        process=process,
+        env=tuple(sorted(run.get("env", {}).items())),
+        ttl=run.get("ttl", 3600),
+    )
 
 
 @contextmanager
@@ -198,10 +251,15 @@ def _claimed(app_id: int) -> Iterator[Claim | None]:
     claimed, or None when another run holds the app. Under the lock an operation still applying
     was left by a run that died: it is taken over, not left stuck."""
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_CLAIM_AND_READ, {
-            "space": APP_LOCK_SPACE, "app": app_id, "queued": Operation.Status.QUEUED,
-            "applying": Operation.Status.APPLYING,
-        })  # fmt: skip
+        cursor.execute(
+            _LOCK_CLAIM_AND_READ,
+            {
+                "space": APP_LOCK_SPACE,
+                "app": app_id,
+                "queued": Operation.Status.QUEUED,
+                "applying": Operation.Status.APPLYING,
+            },
+        )
         held, claimed, spec_row = cursor.fetchone()
     if not held:
         yield None
@@ -215,7 +273,9 @@ def _claimed(app_id: int) -> Iterator[Claim | None]:
         app_unlock(app_id)
 
 
-def _reconcile_once(kube: Cluster, live: list[Manifest] | None, claim: Claim) -> None:
+def _reconcile_once(
+    kube: Cluster, live: list[Manifest] | None, listed: frozenset[str], claim: Claim
+) -> None:
     if claim.found is None:
         return  # destroyed meanwhile: its operations went with it
     app, spec = claim.found
@@ -224,16 +284,17 @@ def _reconcile_once(kube: Cluster, live: list[Manifest] | None, claim: Claim) ->
     claimed = [c.id for c in waiting if c.id not in superseded]
     pods = [pod for c in waiting for pod in c.pods]
     try:
-        changes = converge(kube, spec, live, app.applied)
+        changes = converge(kube, spec, live, app.applied, listed)
         for pod in pods:
             kube.delete("Pod", app.namespace, pod)
         for run in (c.run for c in waiting if c.run):
             kube.apply(one_off_pod(spec, _run_spec(run)))
     except TemporaryError as exc:
         Operation.objects.filter(pk__in=claimed).update(
-            status=Operation.Status.QUEUED, error=f"Waiting for the cluster: {exc}",
+            status=Operation.Status.QUEUED,
+            error=f"Waiting for the cluster: {exc}",
             updated=timezone.now(),
-        )  # fmt: skip
+        )
         raise
     except PermanentError as exc:
         _finish(claimed, Operation.Status.FAILED, f"The cluster refused the change: {exc}")
@@ -243,37 +304,47 @@ def _reconcile_once(kube: Cluster, live: list[Manifest] | None, claim: Claim) ->
     if changes and not claimed:
         # Nothing asked for this change: someone edited, scaled or deleted an object by hand.
         Activity.objects.create(
-            app=app, app_name=app.name, action="drift.repair",
+            app=app,
+            app_name=app.name,
+            action="drift.repair",
             before={"changed": changes.applied, "deleted": changes.deleted},
             after={"release": spec.release},
-        )  # fmt: skip
+        )
     if changes.digests != app.applied:
         App.objects.filter(pk=app.pk).update(applied=changes.digests)
     if changes.generations:
         # The watcher ends them as the rollout completes or fails.
         Operation.objects.filter(pk__in=claimed).update(
-            status=Operation.Status.ROLLING_OUT, applied=changes.generations,
+            status=Operation.Status.ROLLING_OUT,
+            applied=changes.generations,
             updated=timezone.now(),
-        )  # fmt: skip
+        )
     else:
         _finish(claimed, Operation.Status.SUCCEEDED)
 
 
-def reconcile_app(app_id: int, *, kube: Cluster, live: list[Manifest] | None = None) -> bool:
+def reconcile_app(
+    app_id: int,
+    *,
+    kube: Cluster,
+    live: list[Manifest] | None = None,
+    listed: frozenset[str] = frozenset(),
+) -> bool:
     """Converges one app. Returns False when another run holds the app: that run re-checks for
     waiting operations after it lets go, so nothing accepted meanwhile is left behind."""
     while True:
         with _claimed(app_id) as claim:
             if claim is None:
                 return False
-            _reconcile_once(kube, live, claim)
+            _reconcile_once(kube, live, listed, claim)
         live = None
         if not Operation.objects.filter(app_id=app_id, status=Operation.Status.QUEUED).exists():
             return True
 
 
 def teardown(kube: Cluster, uid: str) -> None:
-    """Deletes what a destroyed app left: its namespace, found by the app's uid so a new app
-    with the same name is never touched."""
-    for namespace in kube.list_owned("Namespace", selector=f"{APP_UID_LABEL}={uid}"):
-        kube.delete("Namespace", None, namespace["metadata"]["name"])
+    """Deletes what a destroyed app left, on proof only: its tombstone names the namespace, and
+    the namespace's labels name this installation and that app."""
+    tombstone = Tombstone.objects.filter(app_uid=uid).first()
+    if tombstone is not None:
+        kube.delete_namespace(tombstone.namespace, uid)

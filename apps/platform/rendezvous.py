@@ -1,10 +1,11 @@
-"""`heroku run`: the rendezvous protocol of the heroku CLI, bridged to an exec in a one-off dyno.
+"""`heroku run` and `heroku run:inside`: the rendezvous protocol of the heroku CLI, bridged to an
+exec in a dyno.
 
 The CLI opens TLS to the `attach_url` (rendezvous://host:port/SECRET), writes the secret and a
 line end, throws away the first chunk it reads, and then the connection is a plain two-way byte
 stream. Here the secret is a signed session naming the dyno's pod and the command; the command
-runs by an exec in the pod with the connection as its stdin, stdout and stderr, and the pod is
-deleted when it ends.
+runs by an exec in the pod with the connection as its stdin, stdout and stderr. A one-off dyno
+is deleted when it ends; a running dyno entered with `run:inside` goes on running.
 """
 
 from __future__ import annotations
@@ -20,21 +21,26 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from kubernetes import client
-from kubernetes.stream import stream
-from websocket import WebSocketException
 
-from apps.kube.client import api_client
+from apps.kube.adapter import Cluster, ClusterError
+from apps.kube.exec import StreamError, open_exec
+from apps.kube.manifests import ONE_OFF, PROCESS_LABEL
+from apps.platform.installation import cluster
 
 SALT = "paas.rendezvous"
 SESSION_SECONDS = 300
 POD_START_SECONDS = 90
 CLOSE_SECONDS = 10  # how long the CLI has to close its side once the command ended
+HANDSHAKE_SECONDS = 10  # for the TLS handshake and the secret line: a silent client is let go
 log = logging.getLogger(__name__)
 
 
-def session_url(host: str, *, namespace: str, pod: str, command: str) -> str:
-    secret = signing.dumps({"ns": namespace, "pod": pod, "command": command}, salt=SALT)
+def session_url(
+    host: str, *, app_uid: str, namespace: str, pod: str, command: str, inside: bool = False
+) -> str:
+    """The attach_url of a session: in a one-off dyno, or `inside` a dyno of the formation."""
+    session = {"app": app_uid, "ns": namespace, "pod": pod, "command": command}
+    secret = signing.dumps(session | ({"inside": "1"} if inside else {}), salt=SALT)
     return f"rendezvous://{host}:{settings.RENDEZVOUS_PORT}/{secret}"
 
 
@@ -48,18 +54,24 @@ def _read_line(connection: ssl.SSLSocket) -> str:
     return data.decode(errors="replace").strip()
 
 
-def _wait_running(core: client.CoreV1Api, namespace: str, pod: str) -> bool:
+def _wait_running(kube: Cluster, session: dict[str, str]) -> str:
+    """Waits for the dyno to run; "" once it does, else why not. Only a pod that proves itself
+    this installation's dyno of the session's app (a one-off one, unless the session is to go
+    inside a running dyno) is ever exec'd into."""
     deadline = time.monotonic() + POD_START_SECONDS
     while time.monotonic() < deadline:
-        try:
-            found: Any = core.read_namespaced_pod(pod, namespace)
-            if found.status.phase == "Running":
-                return True
-        except client.ApiException as error:
-            if error.status != 404:
-                raise
+        found = kube.read("Pod", session["ns"], session["pod"])
+        if found is not None:
+            labels = found["metadata"].get("labels") or {}
+            one_off = labels.get(PROCESS_LABEL) == ONE_OFF
+            if not kube.owns(found, session.get("app", "")) or one_off == bool(
+                session.get("inside")
+            ):
+                return "This session names no such dyno of this platform."
+            if found.get("status", {}).get("phase") == "Running":
+                return ""
         time.sleep(0.5)
-    return False
+    return "The one-off dyno did not start in time."
 
 
 def _pump_stdin(connection: ssl.SSLSocket, exec_stream: Any) -> None:
@@ -85,33 +97,37 @@ def _forward(exec_stream: Any, connection: ssl.SSLSocket) -> None:
 class Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         context: ssl.SSLContext = self.server.context  # type: ignore[attr-defined]
+        self.request.settimeout(HANDSHAKE_SECONDS)
         try:
             connection = context.wrap_socket(self.request, server_side=True)
+            line = _read_line(connection)
         except (ssl.SSLError, OSError):
             return
         with connection:
             try:
-                session = signing.loads(_read_line(connection), salt=SALT, max_age=SESSION_SECONDS)
+                session = signing.loads(line, salt=SALT, max_age=SESSION_SECONDS)
             except signing.BadSignature:
                 connection.sendall(b"rendezvous\r\n")
                 connection.sendall(b"This session has expired or is invalid.\r\n")
                 return
             # The CLI discards the first chunk it receives: a banner of its own.
             connection.sendall(b"rendezvous\r\n")
+            connection.settimeout(None)  # an interactive session may be quiet for long
             self._run(connection, session)
 
     def _run(self, connection: ssl.SSLSocket, session: dict[str, str]) -> None:
-        core = client.CoreV1Api(api_client())
+        kube = cluster()
         namespace, pod = session["ns"], session["pod"]
-        if not _wait_running(core, namespace, pod):
-            connection.sendall(b"The one-off dyno did not start in time.\r\n")
+        try:
+            refused = _wait_running(kube, session)
+            if refused:
+                connection.sendall(refused.encode() + b"\r\n")
+                return
+            exec_stream = open_exec(namespace, pod, ["/bin/sh", "-c", session["command"]])
+        except (ClusterError, *StreamError) as error:
+            log.warning("session for %s/%s not started: %s", namespace, pod, error)
+            connection.sendall(b"The dyno could not be reached.\r\n")
             return
-        exec_stream = stream(
-            core.connect_get_namespaced_pod_exec, pod, namespace,
-            command=["/bin/sh", "-c", session["command"]],
-            stdin=True, stdout=True, stderr=True, tty=False, _preload_content=False,
-            binary=True,  # bytes through: a character split between frames stays whole
-        )  # fmt: skip
         reader = threading.Thread(target=_pump_stdin, args=(connection, exec_stream), daemon=True)
         reader.start()
         log.info("session for %s/%s", namespace, pod)
@@ -119,7 +135,7 @@ class Handler(socketserver.BaseRequestHandler):
             while exec_stream.is_open():
                 try:
                     exec_stream.update(timeout=1)
-                except (OSError, WebSocketException) as error:
+                except StreamError as error:
                     # The exec's connection ended without its close; what it buffered still
                     # goes to the user below.
                     log.info("exec stream of %s/%s ended: %r", namespace, pod, error)
@@ -135,11 +151,11 @@ class Handler(socketserver.BaseRequestHandler):
                 # Tells the CLI it is over; it closes its side in turn, which ends the reader.
                 connection.shutdown(socket.SHUT_WR)
             reader.join(timeout=CLOSE_SECONDS)
-            try:
-                core.delete_namespaced_pod(pod, namespace, grace_period_seconds=0)
-            except client.ApiException as error:
-                if error.status != 404:
-                    log.warning("could not delete one-off dyno %s: %s", pod, error.reason)
+            if not session.get("inside"):
+                try:
+                    kube.delete("Pod", namespace, pod, grace_seconds=0)
+                except ClusterError as error:
+                    log.warning("could not delete one-off dyno %s: %s", pod, error)
 
 
 class Server(socketserver.ThreadingTCPServer):

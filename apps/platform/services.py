@@ -4,6 +4,7 @@ runs in one transaction, records an Activity, and opens an Operation for the rec
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.kube.adapter import NotOurs, TemporaryError
 from apps.platform import tasks
+from apps.platform.installation import cluster
 from apps.platform.models import (
     Activity,
     App,
@@ -25,6 +28,7 @@ from apps.platform.models import (
     ProcessType,
     Release,
     Team,
+    Tombstone,
 )
 from apps.platform.validators import (
     validate_app_name,
@@ -95,15 +99,34 @@ def _process(app: App, name: str) -> ProcessType:
     return process
 
 
+def _free_namespace(name: str, app_uid: str) -> str:
+    """The app's namespace, refused when it is reserved or when the cluster holds it already:
+    the platform never moves into a namespace it did not make for this app."""
+    namespace = f"{settings.APP_NAMESPACE_PREFIX}{name}"
+    if namespace in settings.RESERVED_NAMESPACES or namespace.startswith("kube-"):
+        raise ValidationError(
+            f"The name {name} would place the app in the reserved namespace {namespace}.",
+            code="reserved_namespace",
+        )
+    if App.objects.filter(namespace=namespace).exists():
+        raise ValidationError(f"The name {name} is already taken.", code="app_name_taken")
+    try:
+        cluster().claim_namespace(namespace, app_uid)
+    except NotOurs as exc:
+        raise ValidationError(str(exc), code="namespace_exists") from exc
+    except TemporaryError:
+        pass  # unreachable, or a destroyed app's namespace leaving: the reconciler checks again
+    return namespace
+
+
 @transaction.atomic
 def app_create(*, actor: User, team: Team, name: str) -> App:
     validate_app_name(name)
     if App.objects.filter(name=name).exists():
         raise ValidationError(f"The name {name} is already taken.", code="app_name_taken")
-    app = App.objects.create(
-        name=name, team=team, namespace=f"{settings.APP_NAMESPACE_PREFIX}{name}",
-        owner=_user(actor),
-    )  # fmt: skip
+    uid = uuid.uuid4()
+    namespace = _free_namespace(name, str(uid))
+    app = App.objects.create(name=name, team=team, namespace=namespace, uid=uid, owner=_user(actor))
     release = _new_release(app, actor, "Initial release")
     _operation(app, actor, Operation.Kind.CREATE, release)
     _record(app, actor, "app.create", {}, {"name": name, "team": team.name})
@@ -202,9 +225,13 @@ def config_update(*, actor: User, app: App, changes: dict[str, str | None]) -> R
 
 @transaction.atomic
 def release_deploy(
-    *, actor: User, app: App, image: str, description: str = "",
+    *,
+    actor: User,
+    app: App,
+    image: str,
+    description: str = "",
     commands: dict[str, str] | None = None,
-) -> Release:  # fmt: skip
+) -> Release:
     """A new release of the image. `commands` (a parsed Procfile) sets the process types' commands
     in the same release; a type seen for the first time starts with one dyno if it is web, none
     otherwise, as on Heroku."""
@@ -259,10 +286,13 @@ def app_maintenance(*, actor: User, app: App, enabled: bool) -> Operation | None
 @transaction.atomic
 def app_destroy(*, actor: User, app: App) -> None:
     """Removes the app at once, as on Heroku; its namespace is deleted after the commit, and the
-    resync deletes it too if that task is lost."""
+    resync deletes it too if that task is lost: its tombstone is kept until the namespace is
+    gone."""
     app = _locked(app)
     _record(app, actor, "app.destroy", {"name": app.name, "team": app.team.name}, {})
     uid = str(app.uid)
+    # The proof the teardown and the resync need before they delete the namespace.
+    Tombstone.objects.create(app_uid=uid, app_name=app.name, namespace=app.namespace)
     app.delete()
     transaction.on_commit(lambda: tasks.teardown_app.delay(uid), robust=True)
 
@@ -279,13 +309,14 @@ def dyno_restart(*, actor: User, app: App, target: str = "") -> Operation:
         process_name, _, number = target.partition(".")
         dyno = (
             Dyno.objects.filter(
-                app=app, process_type=process_name,
+                app=app,
+                process_type=process_name,
                 number=int(number) if number.isdigit() else -1,
             )
             .exclude(state=Dyno.State.STOPPING)
             .order_by("-created")  # mid-rollout the new web.1 and the old share the name
             .first()
-        )  # fmt: skip
+        )
         if dyno is None:
             raise ValidationError(f"{app.name} has no dyno {target}.", code="unknown_dyno")
         pods = [dyno.pod_name]
@@ -300,9 +331,14 @@ def dyno_restart(*, actor: User, app: App, target: str = "") -> Operation:
 
 @transaction.atomic
 def autoscale_update(
-    *, actor: User, app: App, process: str, minimum: int | None, maximum: int | None,
+    *,
+    actor: User,
+    app: App,
+    process: str,
+    minimum: int | None,
+    maximum: int | None,
     cpu_percent: int = 70,
-) -> Operation:  # fmt: skip
+) -> Operation:
     """Autoscales a process type between minimum and maximum on CPU, or turns autoscaling off
     when both are None (the quantity is then kept at the last count)."""
     app = _locked(app)
@@ -326,10 +362,18 @@ def autoscale_update(
 
 @transaction.atomic
 def process_settings_update(
-    *, actor: User, app: App, process: str, healthcheck: str = HealthCheck.NONE,
-    healthcheck_path: str = "/", healthcheck_command: str = "", initial_delay: int = 0,
-    timeout: int = 5, max_surge: str = "25%", max_unavailable: str = "0",
-) -> Operation:  # fmt: skip
+    *,
+    actor: User,
+    app: App,
+    process: str,
+    healthcheck: str = HealthCheck.NONE,
+    healthcheck_path: str = "/",
+    healthcheck_command: str = "",
+    initial_delay: int = 0,
+    timeout: int = 5,
+    max_surge: str = "25%",
+    max_unavailable: str = "0",
+) -> Operation:
     """Health checks (readiness and liveness) and rolling-update settings of a process type."""
     if healthcheck not in HealthCheck.values:
         raise ValidationError(
@@ -346,10 +390,14 @@ def process_settings_update(
     app = _locked(app)
     target = _process(app, process)
     fields = {
-        "healthcheck": healthcheck, "healthcheck_path": healthcheck_path,
-        "healthcheck_command": healthcheck_command, "healthcheck_initial_delay": initial_delay,
-        "healthcheck_timeout": timeout, "max_surge": max_surge, "max_unavailable": max_unavailable,
-    }  # fmt: skip
+        "healthcheck": healthcheck,
+        "healthcheck_path": healthcheck_path,
+        "healthcheck_command": healthcheck_command,
+        "healthcheck_initial_delay": initial_delay,
+        "healthcheck_timeout": timeout,
+        "max_surge": max_surge,
+        "max_unavailable": max_unavailable,
+    }
     before = {f: getattr(target, f) for f in fields}
     ProcessType.objects.filter(pk=target.pk).update(**fields)
     _record(app, actor, "process.settings", before | {"process": process}, fields)
@@ -362,9 +410,15 @@ COMMAND_MAX = 4096
 
 @transaction.atomic
 def dyno_run(
-    *, actor: User, app: App, command: str, size: str | None = None,
-    env: dict[str, str] | None = None, ttl: int = 3600, attach: bool = False,
-) -> Operation:  # fmt: skip
+    *,
+    actor: User,
+    app: App,
+    command: str,
+    size: str | None = None,
+    env: dict[str, str] | None = None,
+    ttl: int = 3600,
+    attach: bool = False,
+) -> Operation:
     """A one-off dyno (`heroku run:detached`): the current release's image and config running
     `command` once, named run.NNNN as on Heroku, stopped after `ttl` seconds."""
     command = command.strip()
@@ -393,10 +447,39 @@ def dyno_run(
     taken = set(Dyno.objects.filter(app=app, process_type="run").values_list("number", flat=True))
     number = next(n for n in (secrets.randbelow(9000) + 1000 for _ in range(100)) if n not in taken)
     run = {
-        "name": f"{app.name}-run-{number}", "number": number, "command": command,
-        "size": chosen.name, "env": env, "ttl": ttl,
+        "name": f"{app.name}-run-{number}",
+        "number": number,
+        "command": command,
+        "size": chosen.name,
+        "env": env,
+        "ttl": ttl,
         # Attached, the dyno waits for its session; the command then runs in it by an exec.
         "attach": attach,
-    }  # fmt: skip
+    }
     _record(app, actor, "dyno.run", {}, {"command": command, "dyno": f"run.{number}"})
     return _operation(app, actor, Operation.Kind.RUN, target=f"run.{number}", run=run)
+
+
+@transaction.atomic
+def dyno_run_inside(*, actor: User, app: App, dyno: str, command: str) -> Dyno:
+    """`heroku run:inside web.1 bash`: a command in a running dyno of the formation (by an exec,
+    through the rendezvous server). Nothing changes on the cluster; who ran what is recorded."""
+    command = command.strip()
+    if not command or len(command) > COMMAND_MAX:
+        raise ValidationError(
+            f"Give a command to run, at most {COMMAND_MAX} characters.", code="invalid_command"
+        )
+    process, _, number = dyno.partition(".")
+    found = (
+        Dyno.objects.filter(
+            app=app, process_type=process, number=int(number) if number.isdigit() else -1
+        )
+        .exclude(process_type="run")
+        .exclude(state=Dyno.State.STOPPING)
+        .order_by("-created")  # mid-rollout the new web.1 and the old share the name
+        .first()
+    )
+    if found is None:
+        raise ValidationError(f"{app.name} has no running dyno {dyno[:40]}.", code="unknown_dyno")
+    _record(app, actor, "dyno.run", {}, {"command": command, "dyno": dyno})
+    return found

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.kube.adapter import TemporaryError, cluster
+from apps.kube.adapter import TemporaryError
 from apps.platform import reconcile
 from apps.platform import resync as resync_cycle
+from apps.platform.installation import cluster
 from apps.platform.locks import resync_lock
 
 retrying_task = shared_task(
-    acks_late=True, autoretry_for=(TemporaryError,), retry_backoff=1, retry_backoff_max=30,
-    retry_jitter=True, max_retries=None,
-)  # fmt: skip
+    acks_late=True,
+    autoretry_for=(TemporaryError,),
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=None,
+)
 
 
 @retrying_task

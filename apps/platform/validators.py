@@ -143,3 +143,29 @@ def validate_healthcheck(kind: str, path: str, command: str) -> None:
         raise ValidationError(
             "A command health check needs a command to run.", code="invalid_healthcheck"
         )
+
+
+REGISTRY = re.compile(rf"^{_DOMAIN}$")
+REGISTRY_LOGIN_MAX = 255
+REGISTRY_PASSWORD_MAX = 4096
+
+
+def validate_registry_credential(registry: str, username: str, password: str) -> None:
+    """A registry as image references name it (a host with a dot or a port, or localhost) and a
+    login to it; the password may be a token, but not empty or huge."""
+    if len(registry) > 253 or not REGISTRY.match(registry):
+        raise ValidationError(
+            f"{registry[:80]!r} is not a registry: use its host as images name it, such as "
+            "ghcr.io or registry.example.com:5000.",
+            code="invalid_registry",
+        )
+    if not username or len(username) > REGISTRY_LOGIN_MAX or any(c in username for c in ":\n"):
+        raise ValidationError(
+            "The registry username must be 1 to 255 characters, without ':' or a line break.",
+            code="invalid_registry_username",
+        )
+    if not password or len(password) > REGISTRY_PASSWORD_MAX:
+        raise ValidationError(
+            "The registry password or token must be 1 to 4096 characters.",
+            code="invalid_registry_password",
+        )

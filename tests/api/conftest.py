@@ -18,8 +18,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,8 +29,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from kubernetes import client
 
-from tests.conftest import ARTIFACTS
+from apps.api.tokens import token_create
+from apps.platform.models import App, Team
+from apps.platform.services import app_create, release_deploy
+from tests.conftest import ARTIFACTS, ROOT, env_on_test_database, stop_process
+from tests.helpers import wait_until
 
 LOG = ARTIFACTS / "heroku-cli.log"
 # Bearer auth is sent only to these exact hostnames (see shared/heroku/CLI_WIRE.md, section 1).
@@ -103,6 +110,9 @@ class HerokuCLI:
             "DISABLE_TELEMETRY": "true",
             "HEROKU_SKIP_ANALYTICS": "1",
             "HEROKU_SKIP_NEW_VERSION_CHECK": "true",
+            # Otherwise each invocation (a new HOME each test) leaves an `update --autoupdate`
+            # child running after it.
+            "HEROKU_DISABLE_AUTOUPDATE": "1",
             "NO_COLOR": "1",
             "FORCE_COLOR": "0",
             "CI": "true",
@@ -114,6 +124,27 @@ class HerokuCLI:
             "NO_PROXY": ",".join(LOCAL_HOSTS),
             "no_proxy": ",".join(LOCAL_HOSTS),
         }
+
+    @contextlib.contextmanager
+    def follow(self, *args: str, token: str) -> Iterator[list[str]]:
+        """Runs a command that streams until stopped (`logs --tail`) in the background; yields
+        the list its output lines are added to as they come, and ends it after."""
+        process = subprocess.Popen(
+            [self.executable, *args],
+            env=self.env | {"HEROKU_API_KEY": token},
+            cwd=self.home,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        lines: list[str] = []
+        threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True).start()
+        try:
+            yield lines
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     def __call__(
         self,
@@ -133,11 +164,15 @@ class HerokuCLI:
         )
         started = time.monotonic()
         process = subprocess.Popen(
-            command, env=run_env, cwd=self.home, text=True,
+            command,
+            env=run_env,
+            cwd=self.home,
+            text=True,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group, to end whatever it leaves running
-        )  # fmt: skip
+        )
         timed_out = False
         try:
             stdout, stderr = process.communicate(input, timeout=timeout)
@@ -212,3 +247,107 @@ def heroku(live_server: Any, tmp_path: Path, request: pytest.FixtureRequest) -> 
             f"{sorted(set(trap.connections))}; see {LOG}",
             pytrace=False,
         )
+    left = left_running(home)
+    if left:
+        pytest.fail(f"the Heroku CLI left processes running: {left}", pytrace=False)
+
+
+def left_running(home: Path) -> list[str]:
+    """Command lines of processes still running with this HOME: the CLI spawns detached
+    children (its auto-update, for one) that outlive it unless told not to."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if f"HOME={home}".encode() in (proc / "environ").read_bytes().split(b"\0"):
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip())
+    return found
+
+
+@pytest.fixture
+def rendezvous(tmp_path, settings, kube_api) -> Iterator[Path]:
+    """The rendezvous server with a certificate of its own, and kwok set to carry out execs in
+    any pod on this machine. Yields the certificate, for the CLI to trust."""
+    cert, key = tmp_path / "rendezvous.pem", tmp_path / "rendezvous.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.RENDEZVOUS_PORT, settings.RENDEZVOUS_CERT = port, str(cert)
+    settings.RENDEZVOUS_KEY, settings.RENDEZVOUS_HOST = str(key), "localhost"
+    settings.RENDEZVOUS_ENABLED = True
+    objects = client.CustomObjectsApi(kube_api)
+    try:
+        objects.create_cluster_custom_object(
+            "kwok.x-k8s.io",
+            "v1alpha1",
+            "clusterexecs",
+            {
+                "apiVersion": "kwok.x-k8s.io/v1alpha1",
+                "kind": "ClusterExec",
+                "metadata": {"name": "local"},
+                "spec": {"execs": [{"local": {"workDir": "/tmp"}}]},
+            },
+        )
+    except client.ApiException as error:
+        if error.status != 409:  # 409: there already
+            raise
+    env = env_on_test_database() | {
+        "RENDEZVOUS_CERT": str(cert),
+        "RENDEZVOUS_KEY": str(key),
+        "RENDEZVOUS_PORT": str(port),
+    }
+    log = (ARTIFACTS / "rendezvous.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "rendezvous", "--bind", "127.0.0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    wait_until(lambda: _listening(port), what="the rendezvous server")
+    yield cert
+    stop_process(process)
+    log.close()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+IMAGE = "registry.example.com/shop:v1"
+
+
+@pytest.fixture
+def token(bob: Any) -> str:
+    """An API token of bob's, for the CLI's HEROKU_API_KEY."""
+    return token_create(user=bob, name="cli")[1]
+
+
+@pytest.fixture
+def deployed(bob: Any, team: Team) -> App:
+    """An app with web and worker process types, deployed."""
+    app = app_create(actor=bob, team=team, name=f"cli-{uuid.uuid4().hex[:6]}")
+    release_deploy(actor=bob, app=app, image=IMAGE, commands={"web": "serve", "worker": "work"})
+    return app

@@ -4,45 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.api.tokens import token_create
-from apps.platform.models import App, Membership, Operation, Team
+from apps.platform.models import App, Operation, Team
 from apps.platform.services import ProcessChange, app_create, formation_update, release_deploy
+from tests.helpers import HEROKU, Api
 
 pytestmark = pytest.mark.django_db
-HEROKU = "application/vnd.heroku+json; version=3"
-
-
-class Api:
-    def __init__(self, client: Client, token: str | None) -> None:
-        self.client, self.token = client, token
-
-    def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
-        if self.token:
-            headers.setdefault("Authorization", f"Bearer {self.token}")
-        response = self.client.generic(
-            method, path, json.dumps(body) if body is not None else "",
-            content_type="application/json", headers={"Accept": HEROKU, **headers},
-        )  # fmt: skip
-        response.json_body = json.loads(response.content) if response.content else None  # type: ignore[attr-defined]
-        return response
-
-
-@pytest.fixture
-def bob() -> User:
-    return User.objects.create_user("bob", "bob@example.org", "bob password 1")
-
-
-@pytest.fixture
-def team(bob: User) -> Team:
-    team = Team.objects.create(name="acme")
-    Membership.objects.create(team=team, user=bob, role="admin")
-    return team
 
 
 @pytest.fixture
@@ -53,8 +25,12 @@ def api(client: Client, bob: User, team: Team) -> Api:
 @pytest.fixture
 def app(bob: User, team: Team) -> App:
     app = app_create(actor=bob, team=team, name="billing")
-    release_deploy(actor=bob, app=app, image="registry.example.com/shop:v1",
-                   commands={"web": "serve", "worker": "work"})  # fmt: skip
+    release_deploy(
+        actor=bob,
+        app=app,
+        image="registry.example.com/shop:v1",
+        commands={"web": "serve", "worker": "work"},
+    )
     return app
 
 
@@ -68,9 +44,11 @@ def test_it_requires_a_token(client, app):
 def test_heroku_login_issues_a_token_that_works(client, bob, team):
     basic = base64.b64encode(b"bob@example.org:bob password 1").decode()
     response = Api(client, None)(
-        "POST", "/oauth/authorizations", {"description": "cli", "scope": ["global"]},
+        "POST",
+        "/oauth/authorizations",
+        {"description": "cli", "scope": ["global"]},
         Authorization=f"Basic {basic}",
-    )  # fmt: skip
+    )
     assert response.status_code == 201
     token = response.json_body["access_token"]["token"]
     assert response.json_body["user"]["email"] == "bob@example.org"
@@ -132,13 +110,14 @@ def test_bad_app_creation_is_a_422_with_a_message(api, app, body, message):
     assert message in response.json_body["message"]
 
 
-def test_another_teams_app_is_not_found(client, app):
-    charlie = User.objects.create_user("charlie", "charlie@example.org", "x")
+def test_another_teams_app_is_not_found(client, app, charlie):
     other = Api(client, token_create(user=charlie, name="t")[1])
     for method, path in [
-        ("GET", "/apps/billing"), ("GET", "/apps/billing/config-vars"),
-        ("PATCH", "/apps/billing/formation"), ("DELETE", "/apps/billing"),
-    ]:  # fmt: skip
+        ("GET", "/apps/billing"),
+        ("GET", "/apps/billing/config-vars"),
+        ("PATCH", "/apps/billing/formation"),
+        ("DELETE", "/apps/billing"),
+    ]:
         assert other(method, path, {}).status_code == 404, path
     assert other("GET", "/apps").json_body == []
 
@@ -151,10 +130,16 @@ def test_maintenance_on_and_off(api, app):
 
 
 def test_formation_batch_update_absolute_relative_and_sizes(api, app):
-    response = api("PATCH", "/apps/billing/formation", {"updates": [
-        {"quantity": "3", "type": "web"},
-        {"quantity": "1", "size": "standard-2x", "type": "worker"},
-    ]})  # fmt: skip
+    response = api(
+        "PATCH",
+        "/apps/billing/formation",
+        {
+            "updates": [
+                {"quantity": "3", "type": "web"},
+                {"quantity": "1", "size": "standard-2x", "type": "worker"},
+            ]
+        },
+    )
     assert response.status_code == 200
     assert [(f["type"], f["quantity"], f["size"]) for f in response.json_body] == [
         ("web", 3, "basic"),
@@ -254,9 +239,12 @@ def test_errors_are_json_never_html(api, app):
     bad = api("PATCH", "/apps/billing/config-vars", None, CONTENT_TYPE="application/json")
     assert bad.status_code == 200
     raw = api.client.generic(
-        "PATCH", "/apps/billing/config-vars", "{not json", content_type="application/json",
+        "PATCH",
+        "/apps/billing/config-vars",
+        "{not json",
+        content_type="application/json",
         headers={"Accept": HEROKU, "Authorization": f"Bearer {api.token}"},
-    )  # fmt: skip
+    )
     assert raw.status_code == 400
     assert json.loads(raw.content)["id"] == "bad_request"
 
@@ -274,10 +262,16 @@ def test_formation_updates_keep_other_types(api, bob, app):
 
 
 def test_one_off_dynos_run_detached(api, app):
-    response = api("POST", "/apps/billing/dynos", {
-        "command": "rake db:migrate", "attach": False, "size": "Standard-2X",
-        "env": {"TERM": "xterm", "COLUMNS": "80"},
-    })  # fmt: skip
+    response = api(
+        "POST",
+        "/apps/billing/dynos",
+        {
+            "command": "rake db:migrate",
+            "attach": False,
+            "size": "Standard-2X",
+            "env": {"TERM": "xterm", "COLUMNS": "80"},
+        },
+    )
     assert response.status_code == 201, response.json_body
     dyno = response.json_body
     assert dyno["name"].startswith("run.")

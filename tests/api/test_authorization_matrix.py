@@ -75,6 +75,20 @@ API = [
     ("GET", "/apps/billing/addons", None, _row(401, 200, 200, 200, 404, 200)),
     ("GET", "/apps/billing/domains", None, _row(401, 200, 200, 200, 404, 200)),
     ("GET", "/teams/acme/members", None, _row(401, 200, 200, 200, 404, 200)),
+    ("GET", "/apps/billing/registry-credentials", None, _row(401, 403, 200, 200, 404, 200)),
+    (
+        "PUT",
+        "/apps/billing/registry-credentials/ghcr.io",
+        {"username": "bot", "password": "hunter2"},
+        _row(401, 403, 403, 200, 404, 200),
+    ),
+    ("GET", "/teams/acme/registry-credentials", None, _row(401, 403, 403, 200, 404, 200)),
+    (
+        "PUT",
+        "/teams/acme/registry-credentials/ghcr.io",
+        {"username": "bot", "password": "hunter2"},
+        _row(401, 403, 403, 200, 404, 200),
+    ),
     ("GET", "/teams/acme/features", None, _row(401, 200, 200, 200, 404, 200)),
 ]
 
@@ -105,6 +119,12 @@ PAGES = [
     ("GET", "/apps/billing/releases/1/rollback", None, _row(302, 403, 200, 200, 404, 200)),
     ("POST", "/apps/billing/releases/1/rollback", {}, _row(302, 403, 302, 302, 404, 302)),
     ("GET", "/apps/billing/deploy", None, _row(302, 403, 200, 200, 404, 200)),
+    (
+        "POST",
+        "/apps/billing/registries",
+        {"registry": "ghcr.io", "username": "bot", "password": "hunter2"},
+        _row(302, 403, 403, 302, 404, 302),
+    ),
     (
         "POST",
         "/apps/billing/deploy",
@@ -151,8 +171,12 @@ def users() -> dict[str, Any]:
     Membership.objects.create(team=other, user=made["other_admin"], role="admin")
     User.objects.create_user("eve", "eve@example.org")
     app = app_create(actor=made["team_admin"], team=team, name="billing")
-    release_deploy(actor=made["team_admin"], app=app, image="registry.example.com/shop:v1",
-                   commands={"web": "serve"})  # fmt: skip
+    release_deploy(
+        actor=made["team_admin"],
+        app=app,
+        image="registry.example.com/shop:v1",
+        commands={"web": "serve"},
+    )
     config_update(actor=made["team_admin"], app=app, changes={"SECRET": "hunter2"})
     Collaborator.objects.create(
         app=app, user=made["member"], permissions=["view", "deploy", "operate"]
@@ -174,9 +198,12 @@ def test_api(client: Client, users, method, path, body, role, status):
     if users[role] is not None:
         headers["Authorization"] = f"Bearer {token_create(user=users[role], name='m')[1]}"
     response = client.generic(
-        method, path, json.dumps(body) if body is not None else "",
-        content_type="application/json", headers=headers,
-    )  # fmt: skip
+        method,
+        path,
+        json.dumps(body) if body is not None else "",
+        content_type="application/json",
+        headers=headers,
+    )
     assert response.status_code == status, response.content[:300]
     if status >= 400:
         assert set(json.loads(response.content)) == {"id", "message"}

@@ -6,55 +6,19 @@ from __future__ import annotations
 import os
 import pty
 import select
-import socket
 import subprocess
-import sys
-import threading
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from kubernetes import client
 
-from apps.api.tokens import token_create
-from apps.kube.adapter import Cluster
-from apps.platform.models import App, Membership, Team
-from apps.platform.reconcile import teardown
-from apps.platform.services import app_create, release_deploy
-from tests.conftest import ARTIFACTS, ROOT, env_on_test_database, stop_process
+from apps.platform.models import App
+from tests.api.conftest import IMAGE
 from tests.helpers import wait_until
 from tests.kwok import append_log_line, attach_log_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
-IMAGE = "registry.example.com/shop:v1"
-
-
-@pytest.fixture
-def bob() -> User:
-    user = User.objects.create_user("bob", "bob@example.org", "bob password 1")
-    team = Team.objects.create(name="acme")
-    Membership.objects.create(team=team, user=user, role="admin")
-    return user
-
-
-@pytest.fixture
-def token(bob: User) -> str:
-    return token_create(user=bob, name="cli")[1]
-
-
-@pytest.fixture
-def deployed(bob: User, kube: Cluster) -> Any:
-    """An app with web and worker process types, deployed; deleted from the cluster after."""
-    name = f"cli-{uuid.uuid4().hex[:6]}"
-    app = app_create(actor=bob, team=Team.objects.get(name="acme"), name=name)
-    release_deploy(actor=bob, app=app, image=IMAGE, commands={"web": "serve", "worker": "work"})
-    yield app
-    for uid in App.objects.values_list("uid", flat=True):
-        teardown(kube, str(uid))
-    teardown(kube, str(app.uid))
 
 
 def deployment(kube_api: client.ApiClient, app: App, process: str) -> Any:
@@ -75,9 +39,14 @@ def interactive(heroku: Any, *args: str, answers: list[tuple[str, str]]) -> str:
     reads from a TTY only)."""
     main, child = pty.openpty()
     process = subprocess.Popen(
-        [heroku.executable, *args], env=heroku.env, cwd=heroku.home,
-        stdin=child, stdout=child, stderr=child, start_new_session=True,
-    )  # fmt: skip
+        [heroku.executable, *args],
+        env=heroku.env,
+        cwd=heroku.home,
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        start_new_session=True,
+    )
     os.close(child)
     seen, pending = "", list(answers)
     try:
@@ -98,9 +67,11 @@ def interactive(heroku: Any, *args: str, answers: list[tuple[str, str]]) -> str:
 
 def test_login_with_email_and_password(heroku, bob, live_server):
     output = interactive(
-        heroku, "login", "-i",
+        heroku,
+        "login",
+        "-i",
         answers=[("Email", "bob@example.org"), ("Password", "bob password 1")],
-    )  # fmt: skip
+    )
     assert "Logged in as bob@example.org" in output, output
     netrc = (heroku.home / ".netrc").read_text()
     host = live_server.url.removeprefix("http://")
@@ -133,7 +104,6 @@ def test_apps_create_info_and_destroy(heroku, token, kube_api, celery_worker, ku
         return bool(found.metadata.deletion_timestamp is not None)
 
     wait_until(namespace_going, what="the namespace to be deleted")
-    teardown(kube, str(app.uid))
 
 
 def test_ps_scale_restart_and_sizes(
@@ -143,8 +113,9 @@ def test_ps_scale_restart_and_sizes(
     wait_until(lambda: ready(kube_api, deployed) == 1, timeout=60, what="web.1 Ready")
     wait_until(
         lambda: "web.1: up" in heroku("ps", "-a", name, token=token).stdout,
-        timeout=30, what="heroku ps to show web.1 up",
-    )  # fmt: skip
+        timeout=30,
+        what="heroku ps to show web.1 up",
+    )
     scaled = heroku("ps:scale", "web=3", "worker=1:standard-2x", "-a", name, token=token)
     assert "now running web at 3:basic, worker at 1:standard-2x" in scaled.stderr
     wait_until(lambda: ready(kube_api, deployed) == 3, timeout=60, what="3 web dynos Ready")
@@ -160,8 +131,9 @@ def test_ps_scale_restart_and_sizes(
     wait_until(lambda: deployment(kube_api, deployed, "web").spec.replicas == 4, what="web=4")
     wait_until(
         lambda: heroku("ps", "-a", name, token=token).stdout.count("web.") >= 4,
-        timeout=60, what="heroku ps to list 4 web dynos",
-    )  # fmt: skip
+        timeout=60,
+        what="heroku ps to list 4 web dynos",
+    )
 
     before = deployment(kube_api, deployed, "web").spec.template.metadata.annotations or {}
     heroku("ps:restart", "--process-type", "web", "-a", name, token=token)
@@ -211,9 +183,8 @@ def test_config_releases_and_rollback(heroku, token, deployed, kube_api, celery_
     wait_until(lambda: "GREETING" in secret_keys(), what="the rollback to restore GREETING")
 
 
-def test_access_and_maintenance(heroku, token, deployed, kube_api, celery_worker):
+def test_access_and_maintenance(heroku, token, deployed, kube_api, celery_worker, charlie):
     name = deployed.name
-    User.objects.create_user("charlie", "charlie@example.org", "charlie password 1")
     added = heroku("access:add", "charlie@example.org", "-a", name, "-p", "deploy", token=token)
     assert "with deploy, view permissions" in added.stderr
     access = heroku("access", "-a", name, token=token).stdout
@@ -253,34 +224,35 @@ def test_logs_and_logs_tail(
     attach_log_file(kube_api, deployed.namespace, dyno.pod_name, log_file)
     append_log_line(log_file, "booted on port 5000")
     recent = wait_until(
-        lambda: (out := heroku("logs", "-a", name, token=token).stdout)
-        and "booted on port 5000" in out and out,
-        timeout=30, what="heroku logs to show the pod's line",
-    )  # fmt: skip
+        lambda: (
+            (out := heroku("logs", "-a", name, token=token).stdout)
+            and "booted on port 5000" in out
+            and out
+        ),
+        timeout=30,
+        what="heroku logs to show the pod's line",
+    )
     assert f"app[{dyno.name}]: booted on port 5000" in recent
     assert f"paas[api]: Deployed {IMAGE} as v2 by user bob" in recent
 
-    tail = subprocess.Popen(
-        [heroku.executable, "logs", "--tail", "-a", name],
-        env=heroku.env | {"HEROKU_API_KEY": token}, cwd=heroku.home, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        assert tail.stdout is not None
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.extend(tail.stdout or []), daemon=True)
-        reader.start()
-        wait_until(lambda: any("booted on port 5000" in line for line in lines), timeout=30,
-                   what="the tail to start with the recent lines")  # fmt: skip
+    with heroku.follow("logs", "--tail", "-a", name, token=token) as lines:
+        wait_until(
+            lambda: any("booted on port 5000" in line for line in lines),
+            timeout=30,
+            what="the tail to start with the recent lines",
+        )
         append_log_line(log_file, "request handled in 12ms")
-        wait_until(lambda: any("request handled in 12ms" in line for line in lines), timeout=15,
-                   what="a new line in heroku logs --tail")  # fmt: skip
+        wait_until(
+            lambda: any("request handled in 12ms" in line for line in lines),
+            timeout=15,
+            what="a new line in heroku logs --tail",
+        )
         heroku("ps:scale", "web=2", "-a", name, token=token)
-        wait_until(lambda: any("Scaled to web@2:basic" in line for line in lines), timeout=15,
-                   what="the scale event in the tail")  # fmt: skip
-    finally:
-        os.killpg(tail.pid, 9)
-        tail.wait()
+        wait_until(
+            lambda: any("Scaled to web@2:basic" in line for line in lines),
+            timeout=15,
+            what="the scale event in the tail",
+        )
 
 
 def test_run_detached_starts_a_one_off_dyno(
@@ -306,67 +278,30 @@ def test_run_detached_starts_a_one_off_dyno(
     assert found.spec.restart_policy == "Never"
     wait_until(
         lambda: dyno in heroku("ps", "-a", name, token=token).stdout,
-        timeout=30, what=f"heroku ps to list {dyno}",
-    )  # fmt: skip
+        timeout=30,
+        what=f"heroku ps to list {dyno}",
+    )
     attached = heroku("run", "bash", "-a", name, token=token, check=False)
     assert attached.returncode != 0
     assert "Error ID: not_supported" in attached.stderr
     assert "Attached one-off dynos (heroku run) are not served here" in attached.stderr
 
 
-@pytest.fixture
-def rendezvous(tmp_path, settings, kube_api) -> Iterator[Path]:
-    """The rendezvous server with a certificate of its own, and kwok set to carry out execs in
-    any pod on this machine. Yields the certificate, for the CLI to trust."""
-    cert, key = tmp_path / "rendezvous.pem", tmp_path / "rendezvous.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.RENDEZVOUS_PORT, settings.RENDEZVOUS_CERT = port, str(cert)
-    settings.RENDEZVOUS_KEY, settings.RENDEZVOUS_HOST = str(key), "localhost"
-    settings.RENDEZVOUS_ENABLED = True
-    objects = client.CustomObjectsApi(kube_api)
-    try:
-        objects.create_cluster_custom_object("kwok.x-k8s.io", "v1alpha1", "clusterexecs", {
-            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterExec",
-            "metadata": {"name": "local"}, "spec": {"execs": [{"local": {"workDir": "/tmp"}}]},
-        })  # fmt: skip
-    except client.ApiException as error:
-        if error.status != 409:  # 409: there already
-            raise
-    env = env_on_test_database() | {
-        "RENDEZVOUS_CERT": str(cert), "RENDEZVOUS_KEY": str(key), "RENDEZVOUS_PORT": str(port),
-    }  # fmt: skip
-    log = (ARTIFACTS / "rendezvous.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "rendezvous", "--bind", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    wait_until(lambda: _listening(port), what="the rendezvous server")
-    yield cert
-    stop_process(process)
-    log.close()
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 def test_run_passes_input_and_output_through_whole(
     heroku, token, deployed, celery_worker, rendezvous
 ):
     result = heroku(
-        "run", "--exit-code", "--no-tty", "-a", deployed.name, "--",
+        "run",
+        "--exit-code",
+        "--no-tty",
+        "-a",
+        deployed.name,
+        "--",
         "read line; echo \"got $line\"; printf 'caf\\303\\251 \\342\\234\\223\\n'",
-        token=token, input="über input\n", env={"NODE_EXTRA_CA_CERTS": str(rendezvous)},
-    )  # fmt: skip
+        token=token,
+        input="über input\n",
+        env={"NODE_EXTRA_CA_CERTS": str(rendezvous)},
+    )
     # Characters of more than one byte arrive whole in both directions.
     assert result.stdout.splitlines() == ["got über input", "café ✓"], result.stderr
 
@@ -376,9 +311,16 @@ def test_run_attaches_to_a_one_off_dyno(
 ):
     name = deployed.name
     result = heroku(
-        "run", "--exit-code", "-a", name, "--", "echo hello from $(echo dyno); (exit 3)",
-        token=token, check=False, env={"NODE_EXTRA_CA_CERTS": str(rendezvous)},
-    )  # fmt: skip
+        "run",
+        "--exit-code",
+        "-a",
+        name,
+        "--",
+        "echo hello from $(echo dyno); (exit 3)",
+        token=token,
+        check=False,
+        env={"NODE_EXTRA_CA_CERTS": str(rendezvous)},
+    )
     assert "hello from dyno" in result.stdout, result.stderr
     assert result.returncode == 3, result.stderr
     assert f"Running echo hello from $(echo dyno); (exit 3) on {name}... up, run." in result.stderr

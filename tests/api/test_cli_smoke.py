@@ -39,9 +39,12 @@ def test_the_proxy_trap_sees_traffic_to_other_hosts(heroku: HerokuCLI) -> None:
     """The check the `heroku` fixture makes at teardown can fail: a host the CLI rejects sends it
     to api.heroku.com, through the trap, which forwards nothing."""
     result = heroku(
-        "apps", token="not-a-token", check=False, timeout=30,
+        "apps",
+        token="not-a-token",
+        check=False,
+        timeout=30,
         env={"HEROKU_HOST": "http://paas.example.test"},
-    )  # fmt: skip
+    )
     assert result.returncode != 0
     assert "Invalid HEROKU_HOST" in result.stderr
     assert any("api.heroku.com" in line for line in heroku.trap.connections), (

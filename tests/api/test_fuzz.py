@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from apps.api.openapi import BODIES, OPERATIONS, document
 from apps.api.tokens import token_create
-from apps.platform.models import App, Membership, Team
+from apps.platform.models import App, Team
 from apps.platform.services import app_create, release_deploy
 
 pytestmark = pytest.mark.django_db
@@ -38,14 +38,14 @@ PATH_VALUES = {
     "dyno": st.sampled_from(["web.1", "web", "worker.2", "x.y"]) | st.text(max_size=20),
     "release": st.sampled_from(["1", "2", "99", "-1", "0" * 36]) | st.text(max_size=40),
     "user": st.sampled_from(["~", "bob@example.org", "nobody"]) | st.text(max_size=40),
+    "team": st.sampled_from(["acme", "globex", "nope"]) | st.text(max_size=40),
+    "registry": st.sampled_from(["ghcr.io", "registry.example.com:5000", "nope", "a" * 300])
+    | st.text(max_size=40),
 }
 
 
 @pytest.fixture
-def world(client: Client) -> tuple[Client, str]:
-    bob = User.objects.create_user("bob", "bob@example.org", "bob password 1")
-    team = Team.objects.create(name="acme")
-    Membership.objects.create(team=team, user=bob, role="admin")
+def world(client: Client, bob: User) -> tuple[Client, str]:
     return client, token_create(user=bob, name="fuzz")[1]
 
 
@@ -81,8 +81,12 @@ def _ensure_app() -> None:
     if not App.objects.filter(name="billing").exists():
         bob = User.objects.get(username="bob")
         app = app_create(actor=bob, team=Team.objects.get(name="acme"), name="billing")
-        release_deploy(actor=bob, app=app, image="registry.example.com/shop:v1",
-                       commands={"web": "serve", "worker": "work"})  # fmt: skip
+        release_deploy(
+            actor=bob,
+            app=app,
+            image="registry.example.com/shop:v1",
+            commands={"web": "serve", "worker": "work"},
+        )
 
 
 def _path(template: str, values: dict[str, str]) -> str:
@@ -106,9 +110,11 @@ def test_generated_requests_never_fail_the_server(world, path, method, body, sch
     bodies = from_schema(BODIES[body]) | JSON if body else st.none() | JSON
 
     @settings(  # type: ignore[untyped-decorator]
-        max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
         suppress_health_check=list(HealthCheck),
-    )  # fmt: skip
+    )
     @given(  # type: ignore[untyped-decorator]
         values=st.fixed_dictionaries({n: PATH_VALUES[n] for n in names}), payload=bodies
     )
@@ -116,10 +122,12 @@ def test_generated_requests_never_fail_the_server(world, path, method, body, sch
         _ensure_app()
         url = "/api" + _path(path, values)
         response = client.generic(
-            method.upper(), url, json.dumps(payload) if payload is not None else "",
+            method.upper(),
+            url,
+            json.dumps(payload) if payload is not None else "",
             content_type="application/json",
             headers={"Accept": HEROKU, "Authorization": f"Bearer {token}"},
-        )  # fmt: skip
+        )
         SENT[f"{method} {path}"] += 1
         assert response.status_code < 500, (url, payload, response.content[:500])
         if response.get("Content-Type", "").startswith("text/event-stream"):

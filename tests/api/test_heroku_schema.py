@@ -10,11 +10,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
 
 from apps.api.tokens import token_create
-from apps.platform.models import App, Dyno, Membership, Team
+from apps.platform.models import App, Dyno
 from apps.platform.services import app_create, config_update, release_deploy
 
 pytestmark = pytest.mark.django_db
@@ -34,26 +33,35 @@ def conforms(data: Any, definition: str) -> None:
 
 
 @pytest.fixture
-def get(client):
-    bob = User.objects.create_user("bob", "bob@example.org", "bob password 1")
-    team = Team.objects.create(name="acme")
-    Membership.objects.create(team=team, user=bob, role="admin")
+def get(client, bob, team):
     app = app_create(actor=bob, team=team, name="billing")
-    release_deploy(actor=bob, app=app, image="registry.example.com/shop:v1",
-                   commands={"web": "serve", "worker": "work"})  # fmt: skip
+    release_deploy(
+        actor=bob,
+        app=app,
+        image="registry.example.com/shop:v1",
+        commands={"web": "serve", "worker": "work"},
+    )
     config_update(actor=bob, app=app, changes={"A": "1"})
     Dyno.objects.create(
-        app=app, process_type="web", number=1, pod_name="billing-web-1", release=3,
-        pod_uid="0b5c2d4e-1f00-4a7b-9c1d-2e3f4a5b6c7d", state="up", created=timezone.now(),
-    )  # fmt: skip
+        app=app,
+        process_type="web",
+        number=1,
+        pod_name="billing-web-1",
+        release=3,
+        pod_uid="0b5c2d4e-1f00-4a7b-9c1d-2e3f4a5b6c7d",
+        state="up",
+        created=timezone.now(),
+    )
     token = token_create(user=bob, name="schema")[1]
 
     def request(path: str, method: str = "GET", body: Any = None, **headers: str) -> Any:
         response = client.generic(
-            method, path, json.dumps(body) if body is not None else "",
+            method,
+            path,
+            json.dumps(body) if body is not None else "",
             content_type="application/json",
             headers={"Accept": HEROKU, "Authorization": f"Bearer {token}", **headers},
-        )  # fmt: skip
+        )
         assert response.status_code < 300, response.content
         return json.loads(response.content)
 
@@ -79,11 +87,13 @@ def test_each_object_conforms(get, path, definition):
 @pytest.mark.parametrize(
     ("path", "definition"),
     [
-        ("/apps", "app"), ("/apps/billing/formation", "formation"),
-        ("/apps/billing/dynos", "dyno"), ("/apps/billing/releases", "release"),
+        ("/apps", "app"),
+        ("/apps/billing/formation", "formation"),
+        ("/apps/billing/dynos", "dyno"),
+        ("/apps/billing/releases", "release"),
         ("/apps/billing/collaborators", "collaborator"),
     ],
-)  # fmt: skip
+)
 def test_each_list_conforms(get, path, definition):
     items = get(path)
     assert items
@@ -100,9 +110,11 @@ def test_created_objects_conform(get):
 def test_the_login_token_conforms(client, get):
     basic = base64.b64encode(b"bob@example.org:bob password 1").decode()
     response = client.post(
-        "/oauth/authorizations", "{}", content_type="application/json",
+        "/oauth/authorizations",
+        "{}",
+        content_type="application/json",
         headers={"Accept": HEROKU, "Authorization": f"Basic {basic}"},
-    )  # fmt: skip
+    )
     conforms(json.loads(response.content), "oauth-authorization")
 
 

@@ -7,15 +7,26 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from paas.env import database_from_url, env_bool, env_int, redis_url
+from paas.env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_node_selector,
+    env_tolerations,
+    redis_url,
+)
 from tests.conftest import ROOT
 
 
 def test_database_url_is_split_into_django_settings():
     db = database_from_url("DATABASE_URL", "postgres://paas:s%40cret@db.internal:5433/paas_prod")
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
-        "paas_prod", "paas", "s@cret", "db.internal", "5433",
-    )  # fmt: skip
+        "paas_prod",
+        "paas",
+        "s@cret",
+        "db.internal",
+        "5433",
+    )
 
 
 @pytest.mark.parametrize(
@@ -45,12 +56,42 @@ def test_booleans_and_numbers_fail_loudly(monkeypatch):
         env_int("KUBE_REQUEST_TIMEOUT", 10, minimum=1)
 
 
+def test_placement_settings_become_a_node_selector_and_tolerations(monkeypatch):
+    monkeypatch.setenv("SELECTOR", "paas.dev/node=real, disk=ssd")
+    monkeypatch.setenv("TOLERATE", "paas.dev/node=real:NoSchedule,dedicated:NoExecute")
+    assert env_node_selector("SELECTOR") == {"paas.dev/node": "real", "disk": "ssd"}
+    assert env_tolerations("TOLERATE") == [
+        {"key": "paas.dev/node", "operator": "Equal", "value": "real", "effect": "NoSchedule"},
+        {"key": "dedicated", "operator": "Exists", "effect": "NoExecute"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SELECTOR", "real", "SELECTOR entry 'real' must read LABEL=VALUE"),
+        ("SELECTOR", "a b=c", "must read LABEL=VALUE"),
+        ("TOLERATE", "paas.dev/node=real", "must read KEY=VALUE:EFFECT or KEY:EFFECT"),
+        ("TOLERATE", "node:Sometimes", "the effect one of NoSchedule, PreferNoSchedule"),
+    ],
+)
+def test_bad_placement_settings_name_the_problem(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    reader = env_node_selector if name == "SELECTOR" else env_tolerations
+    with pytest.raises(ImproperlyConfigured, match=message):
+        reader(name)
+
+
 def run_manage_check(**overrides: str) -> subprocess.CompletedProcess[str]:
     env = os.environ | overrides
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize(

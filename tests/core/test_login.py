@@ -1,14 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alice() -> User:
-    return User.objects.create_user("alice", "alice@example.org", "correct horse battery")
 
 
 def test_anonymous_users_are_sent_to_sign_in(client):
@@ -18,7 +12,7 @@ def test_anonymous_users_are_sent_to_sign_in(client):
 
 
 def test_it_signs_in_with_the_right_password(client, alice):
-    response = client.post("/login/", {"username": "alice", "password": "correct horse battery"})
+    response = client.post("/login/", {"username": "alice", "password": "alice password 1"})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
 

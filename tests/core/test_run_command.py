@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client
+from kubernetes.config import new_client_from_config
 
 from tests.conftest import ARTIFACTS, ROOT, screenshot
 from tests.helpers import wait_until
@@ -44,13 +47,26 @@ def get(url: str) -> tuple[int, bytes]:
 
 def test_run_command_comes_up_all_green_and_stops_on_ctrl_c(tmp_path: Path, page):
     ports = {"PORT": free_port(), "PAAS_PG_PORT": free_port(), "PAAS_REDIS_PORT": free_port()}
-    inherited = {"DATABASE_URL", "REDIS_URL", "KUBECONFIG", "PAAS_PROFILE", "PAAS_STATE_DIR",
-                 "PAAS_POD_LOGS_DIR", "DJANGO_SETTINGS_MODULE", "PAAS_ENV"}  # fmt: skip
+    inherited = {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "KUBECONFIG",
+        "PAAS_PROFILE",
+        "PAAS_STATE_DIR",
+        "PAAS_POD_LOGS_DIR",
+        "DJANGO_SETTINGS_MODULE",
+        "PAAS_ENV",
+    }
     env = {k: v for k, v in os.environ.items() if k not in inherited}
     venv_bin = str(ROOT / ".venv" / "bin")
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
     env |= {k: str(v) for k, v in ports.items()}
-    env |= {"PAAS_STATE_DIR": str(tmp_path / "state"), "PAAS_CLUSTER_NAME": "paas-run-test"}
+    # A real node of its own (network 2), beside bin/test's and any bin/run of the developer's.
+    env |= {
+        "PAAS_STATE_DIR": str(tmp_path / "state"),
+        "PAAS_CLUSTER_NAME": "paas-run-test",
+        "PAAS_NODE_NET": "2",
+    }
     base = f"http://127.0.0.1:{ports['PORT']}"
     output = ARTIFACTS / "bin-run.log"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -58,9 +74,14 @@ def test_run_command_comes_up_all_green_and_stops_on_ctrl_c(tmp_path: Path, page
     started = time.monotonic()
     with output.open("wb") as log:
         process = subprocess.Popen(
-            [str(ROOT / "bin" / "run")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            [str(ROOT / "bin" / "run")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         try:
             check_it_comes_up(process, base, output, started, page)
@@ -70,6 +91,7 @@ def test_run_command_comes_up_all_green_and_stops_on_ctrl_c(tmp_path: Path, page
             apiserver = re.search(r"server: https://127.0.0.1:(\d+)", kubeconfig.read_text())
             assert apiserver, "bin/run wrote a kubeconfig for the local cluster"
             ports["kube-apiserver"] = int(apiserver[1])
+            check_the_first_app_really_runs(base, env, tmp_path, kubeconfig)
         finally:
             # Ctrl-C in a terminal signals the whole foreground process group.
             os.killpg(process.pid, signal.SIGINT)
@@ -81,16 +103,96 @@ def test_run_command_comes_up_all_green_and_stops_on_ctrl_c(tmp_path: Path, page
         assert process.returncode in (0, 130), output.read_text()[-3000:]
         for name, port in ports.items():
             assert not port_open(port), f"{name} ({port}) still served after Ctrl-C"
+        # The real node went with it, leaving no network namespace, interface or cgroup.
+        assert (
+            "paas-node2"
+            not in subprocess.run(
+                ["ip", "netns", "list"], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        assert not Path("/sys/class/net/paas2-host").exists()
+        assert not list(Path("/sys/fs/cgroup").glob("*/paas-node2"))
     finally:
         for script in ("postgres", "cluster"):
             subprocess.run([str(ROOT / "scripts" / script), "delete"], env=env, check=False)
 
 
+def api(base: str, method: str, path: str, body: Any, **headers: str) -> Any:
+    request = urllib.request.Request(
+        base + path,
+        json.dumps(body).encode(),
+        method=method,
+        headers={
+            "Accept": "application/vnd.heroku+json; version=3",
+            "Content-Type": "application/json",
+            **headers,
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def check_the_first_app_really_runs(
+    base: str, env: dict[str, str], tmp_path: Path, kubeconfig: Path
+) -> None:
+    """As the README tells a new user: an app, the sample image from the local registry released
+    with `bin/paas deploy`, and its web dyno answers from a real container."""
+    printed = (ARTIFACTS / "bin-run.log").read_text()
+    password = re.search(r"password: (\S+)", printed)
+    assert password, printed[-2000:]
+    basic = base64.b64encode(f"admin@example.com:{password[1]}".encode()).decode()
+    token = api(base, "POST", "/oauth/authorizations", {}, Authorization=f"Basic {basic}")
+    secret = token["access_token"]["token"]
+    api(
+        base,
+        "POST",
+        "/teams/apps",
+        {"name": "hello", "team": "main"},
+        Authorization=f"Bearer {secret}",
+    )
+    deployed = subprocess.run(
+        [
+            str(ROOT / "bin" / "paas"),
+            "deploy",
+            "172.30.2.1:5000/paas/sample:v1",
+            "-a",
+            "hello",
+            "--procfile",
+            str(ROOT / "examples" / "sample" / "Procfile"),
+        ],
+        env=env | {"PAAS_SERVER": base, "PAAS_TOKEN": secret, "XDG_CONFIG_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert deployed.returncode == 0, deployed.stderr
+    core = client.CoreV1Api(new_client_from_config(str(kubeconfig)))
+
+    def answer() -> dict[str, Any] | None:
+        pods = core.list_pod_for_all_namespaces(label_selector="paas.dev/app=hello").to_dict()
+        for pod in pods["items"]:
+            ip = (pod.get("status") or {}).get("pod_ip")
+            if ip and (pod.get("spec") or {}).get("node_name") == "paas-run-test-node":
+                status, body = get(f"http://{ip}:5000/")
+                if status == 200:
+                    return dict(json.loads(body))
+        return None
+
+    found = wait_until(answer, timeout=120, interval=0.5, what="the sample app to answer")
+    assert found is not None
+    assert found["app"] == "hello"
+    assert found["image"] == "v1"
+
+
 def check_it_comes_up(
     process: subprocess.Popen[bytes], base: str, output: Path, started: float, page
 ) -> None:
-    wait_until(lambda: get(f"{base}/login/")[0] == 200 or process.poll() is not None,
-               timeout=240, interval=0.5, what="the login page")  # fmt: skip
+    wait_until(
+        lambda: get(f"{base}/login/")[0] == 200 or process.poll() is not None,
+        timeout=240,
+        interval=0.5,
+        what="the login page",
+    )
     assert process.poll() is None, output.read_text()[-3000:]
     login_seconds = time.monotonic() - started
 
@@ -108,6 +210,7 @@ def check_it_comes_up(
         "redis",
         "celery",
         "cluster",
+        "ownership",
     }
 
     # The first start printed the administrator's login once; a new user signs in with it.

@@ -54,6 +54,22 @@ def test_it_searches_by_name_and_answers_htmx_with_the_rows_only(bob_client, bob
     assert b'id="app-rows"' in response.content
 
 
+def test_a_history_restore_gets_the_whole_page_and_every_answer_varies_on_hx_request(
+    bob_client, app
+):
+    # htmx asks for the page again when its history cache misses (back after a search): a bare
+    # fragment would then replace the whole page.
+    restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    whole = bob_client.get("/", {"q": "bil"}, headers=restore)
+    assert b"<html" in whole.content
+    assert b"billing" in whole.content
+    # One URL, two bodies: caches (the browser's back-forward cache among them) must key on it.
+    fragment = bob_client.get("/", {"q": "bil"}, headers={"HX-Request": "true"})
+    plain = bob_client.get("/", {"q": "bil"})
+    for response in (whole, fragment, plain):
+        assert "HX-Request" in response.headers["Vary"]
+
+
 def test_it_shows_each_apps_state(bob_client, bob, team):
     basic = DynoSize.objects.get(name="basic")
     states = {}
@@ -69,8 +85,13 @@ def test_it_shows_each_apps_state(bob_client, bob, team):
     ProcessType.objects.filter(app=states["idle"]).update(quantity=0)
     ProcessStatus.objects.filter(app=states["idle"]).update(desired=0)
     content = bob_client.get("/").content.decode()
-    for name, state in [("failing", "failed"), ("rolling", "deploying"), ("handmade", "drifted"),
-                        ("serving", "running"), ("idle", "stopped")]:  # fmt: skip
+    for name, state in [
+        ("failing", "failed"),
+        ("rolling", "deploying"),
+        ("handmade", "drifted"),
+        ("serving", "running"),
+        ("idle", "stopped"),
+    ]:
         row = content[content.index(f">{name}</a>") :].split("</tr>")[0]
         assert f"state-{state}" in row, (name, row)
     filtered = bob_client.get("/", {"state": "drifted"}).content

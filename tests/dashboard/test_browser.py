@@ -85,9 +85,14 @@ def drag_slider(page: Page, selector: str, value: int) -> None:
 
 
 def test_the_main_journey(
-    signed_in: Page, live_server: Any, celery_worker: str, observer_process: Any, kube: Cluster,
-    kube_api: client.ApiClient, pod_logs_dir: Path, torn_down: None,
-) -> None:  # fmt: skip
+    signed_in: Page,
+    live_server: Any,
+    celery_worker: str,
+    observer_process: Any,
+    kube: Cluster,
+    kube_api: client.ApiClient,
+    pod_logs_dir: Path,
+) -> None:
     page = signed_in
     name = f"journey-{uuid.uuid4().hex[:6]}"
     create_and_deploy(page, name)
@@ -150,10 +155,13 @@ def test_the_main_journey(
     dyno = Dyno.objects.get(app=app, process_type="web", number=int(first.split(".")[1]))
     page.get_by_role("button", name=f"Restart {first}").click()
     wait_until(
-        lambda: dyno.pod_name not in ready_pods(kube_api, app.namespace)
-        and len(ready_pods(kube_api, app.namespace)) == 3,
-        timeout=60, what=f"{first} to be replaced by a Ready pod",
-    )  # fmt: skip
+        lambda: (
+            dyno.pod_name not in ready_pods(kube_api, app.namespace)
+            and len(ready_pods(kube_api, app.namespace)) == 3
+        ),
+        timeout=60,
+        what=f"{first} to be replaced by a Ready pod",
+    )
     assert len(set(before) & set(ready_pods(kube_api, app.namespace))) == 2
     expect(up_dynos(page)).to_have_count(3, timeout=CLUSTER_TIMEOUT)
 

@@ -32,7 +32,7 @@ def settled(page: Page) -> None:
 
 
 @pytest.fixture
-def apps(bob: Any, team: Any, torn_down: None) -> list[App]:
+def apps(bob: Any, team: Any) -> list[App]:
     made = [app_create(actor=bob, team=team, name=n) for n in ("billing", "shop", "search-api")]
     for app in made:
         formation_update(actor=bob, app=app, changes=[ProcessChange("web", 2, command="serve")])
@@ -103,8 +103,11 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(
 ) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = sign_in(context.new_page(), live_server.url, "bob", "bob password 1")
-    for path, name in [("/", "phone-apps"), ("/apps/billing/", "phone-overview"),
-                       ("/apps/billing/config", "phone-config")]:  # fmt: skip
+    for path, name in [
+        ("/", "phone-apps"),
+        ("/apps/billing/", "phone-overview"),
+        ("/apps/billing/config", "phone-config"),
+    ]:
         page.goto(f"{live_server.url}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (path, overflow)

@@ -22,9 +22,14 @@ def test_the_page_shows_platform_events_in_words(bob_client, bob, app):
 def test_the_filters_keep_only_known_process_types(bob_client, bob, app):
     formation_update(actor=bob, app=app, changes=[ProcessChange("web", 1)])
     Dyno.objects.create(
-        app=app, process_type="web", number=1, pod_name="p1", pod_uid="u1",
-        state=Dyno.State.UP, created=timezone.now(),
-    )  # fmt: skip
+        app=app,
+        process_type="web",
+        number=1,
+        pod_name="p1",
+        pod_uid="u1",
+        state=Dyno.State.UP,
+        created=timezone.now(),
+    )
     content = bob_client.get("/apps/billing/logs", {"process": "web", "dyno": "web.1"}).content
     assert b'<option value="web" selected>' in content
     assert b'<option value="web.1" selected>' in content
@@ -40,9 +45,12 @@ def test_the_stream_sends_new_events_as_escaped_html(bob_client, bob, app):
     assert response["Content-Type"] == "text/event-stream"
     assert response["Cache-Control"] == "no-cache"
     Activity.objects.create(
-        app=app, app_name=app.name, actor=bob, action="dyno.restart",
+        app=app,
+        app_name=app.name,
+        actor=bob,
+        action="dyno.restart",
         after={"target": "<b>web</b>"},
-    )  # fmt: skip
+    )
     chunks = iter(response.streaming_content)
     assert next(chunks) == b"retry: 2000\n\n"
     received = b""

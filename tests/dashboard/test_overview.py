@@ -22,11 +22,16 @@ def _settle(app: App) -> None:
     app.operations.update(status=Operation.Status.SUCCEEDED)
     for process in app.process_types.all():
         ProcessStatus.objects.update_or_create(
-            app=app, name=process.name,
-            defaults={"desired": process.quantity, "ready": process.quantity,
-                      "updated": process.quantity, "available": process.quantity,
-                      "state": ProcessStatus.State.COMPLETE},
-        )  # fmt: skip
+            app=app,
+            name=process.name,
+            defaults={
+                "desired": process.quantity,
+                "ready": process.quantity,
+                "updated": process.quantity,
+                "available": process.quantity,
+                "state": ProcessStatus.State.COMPLETE,
+            },
+        )
 
 
 def test_another_teams_app_does_not_exist(client, charlie, other_team, app):
@@ -49,9 +54,10 @@ def test_it_shows_the_formation_with_a_slider_and_a_size_picker(bob_client, web)
 
 def test_the_slider_scales_with_one_htmx_request(bob_client, app, web):
     response = bob_client.post(
-        "/apps/billing/scale", {"process": "web", "quantity": "3", "size": "standard-2x"},
+        "/apps/billing/scale",
+        {"process": "web", "quantity": "3", "size": "standard-2x"},
         headers=HTMX,
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     web.refresh_from_db()
     assert (web.quantity, web.size.name) == (3, "standard-2x")
@@ -112,9 +118,15 @@ def test_autoscaled_types_show_a_range_instead_of_a_slider(bob_client, app, web)
 
 def test_restart_of_one_dyno(bob_client, app, web):
     Dyno.objects.create(
-        app=app, process_type="web", number=1, pod_name="billing-web-abc", pod_uid="u1",
-        state=Dyno.State.UP, ready=True, created=timezone.now(),
-    )  # fmt: skip
+        app=app,
+        process_type="web",
+        number=1,
+        pod_name="billing-web-abc",
+        pod_uid="u1",
+        state=Dyno.State.UP,
+        ready=True,
+        created=timezone.now(),
+    )
     response = bob_client.post("/apps/billing/restart", {"target": "web.1"}, headers=HTMX)
     assert response.status_code == 200
     operation = app.operations.get(kind=Operation.Kind.RESTART)
@@ -139,10 +151,16 @@ def test_the_rollout_explains_failures(bob_client, app, web):
         state=ProcessStatus.State.FAILED, ready=0, message="The image cannot be pulled"
     )
     Dyno.objects.create(
-        app=app, process_type="web", number=2, pod_name="billing-web-x", pod_uid="u2",
-        state=Dyno.State.STARTING, reason="The image cannot be pulled",
-        message="Back-off pulling image", created=timezone.now(),
-    )  # fmt: skip
+        app=app,
+        process_type="web",
+        number=2,
+        pod_name="billing-web-x",
+        pod_uid="u2",
+        state=Dyno.State.STARTING,
+        reason="The image cannot be pulled",
+        message="Back-off pulling image",
+        created=timezone.now(),
+    )
     content = bob_client.get("/apps/billing/rollout", headers=HTMX).content.decode()
     assert "The image cannot be pulled" in content
     assert "Back-off pulling image" in content
@@ -158,9 +176,14 @@ def test_the_overview_takes_a_constant_number_of_queries(bob_client, bob, app, w
         ProcessType.objects.create(app=app, name=f"worker{i}", quantity=3, size=basic)
         for n in range(3):
             Dyno.objects.create(
-                app=app, process_type=f"worker{i}", number=n + 1, pod_name=f"p-{i}-{n}",
-                pod_uid=f"uid-{i}-{n}", state=Dyno.State.UP, created=timezone.now(),
-            )  # fmt: skip
+                app=app,
+                process_type=f"worker{i}",
+                number=n + 1,
+                pod_name=f"p-{i}-{n}",
+                pod_uid=f"uid-{i}-{n}",
+                state=Dyno.State.UP,
+                created=timezone.now(),
+            )
     _settle(app)
     with CaptureQueriesContext(connection) as many:
         response = bob_client.get("/apps/billing/")

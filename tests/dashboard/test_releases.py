@@ -100,3 +100,32 @@ def test_deploy_refuses_a_bad_procfile(bob_client, app, procfile, message):
     assert message in response.content.decode()
     assert app.releases.count() == 1
     assert not app.process_types.exists()
+
+
+def test_registry_logins_are_set_listed_without_passwords_and_removed_on_the_deploy_page(
+    bob_client, app
+):
+    saved = bob_client.post(
+        "/apps/billing/registries",
+        {"registry": "ghcr.io", "username": "bot", "password": "pa55-token"},
+        follow=True,
+    )
+    assert "Saved the login to ghcr.io." in saved.content.decode()
+    page = bob_client.get("/apps/billing/deploy").content.decode()
+    assert '<th scope="row" class="mono">ghcr.io</th>' in page
+    assert "pa55-token" not in page
+    assert app.registry_credentials.get().password == "pa55-token"
+
+    removed = bob_client.post("/apps/billing/registries/remove", {"registry": "ghcr.io"})
+    assert removed.status_code == 302
+    assert not app.registry_credentials.exists()
+
+
+def test_a_bad_registry_login_is_shown_back_with_its_error_and_nothing_is_stored(bob_client, app):
+    refused = bob_client.post(
+        "/apps/billing/registries", {"registry": "no registry", "username": "u", "password": "p"}
+    )
+    assert refused.status_code == 400
+    assert "is not a registry" in refused.content.decode()
+    assert not app.registry_credentials.exists()
+    assert not Operation.objects.filter(app=app, target="registry").exists()

@@ -39,14 +39,14 @@ def test_the_last_admin_stays(bob_client, team, bob):
     assert team.memberships.get(user=bob).role == "admin"
 
 
-def test_members_cannot_change_members(client, team, charlie):
+def test_members_cannot_change_members(client, bob, team, charlie):
     Membership.objects.create(team=team, user=charlie, role="member")
     client.force_login(charlie)
     assert client.post("/teams/acme", {"user": "charlie", "role": "admin"}).status_code == 403
     assert team.memberships.get(user=charlie).role == "member"
 
 
-def test_a_team_of_others_does_not_exist(client, team, charlie, other_team):
+def test_a_team_of_others_does_not_exist(client, bob, team, charlie, other_team):
     client.force_login(charlie)
     assert client.get("/teams/acme").status_code == 404
 
@@ -61,9 +61,15 @@ def test_editing_a_size_rolls_the_apps_that_use_it(client, root, bob, app):
     app.operations.update(status=Operation.Status.SUCCEEDED)
     client.force_login(root)
     basic = DynoSize.objects.get(name="basic")
-    data = {"id": basic.pk, "name": "basic", "cpu_request_millicores": 200,
-            "cpu_limit_millicores": 400, "memory_request_mib": 256, "memory_limit_mib": 512,
-            "position": basic.position}  # fmt: skip
+    data = {
+        "id": basic.pk,
+        "name": "basic",
+        "cpu_request_millicores": 200,
+        "cpu_limit_millicores": 400,
+        "memory_request_mib": 256,
+        "memory_limit_mib": 512,
+        "position": basic.position,
+    }
     assert client.post("/sizes", data).status_code == 302
     basic.refresh_from_db()
     assert basic.cpu_limit_millicores == 400

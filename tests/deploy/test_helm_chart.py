@@ -14,23 +14,38 @@ pytestmark = pytest.mark.cluster
 
 CHART = str(ROOT / "helm" / "paas")
 SECRETS = [
-    "--set", "databaseUrl=postgres://paas:pw@db.internal:5432/paas",
-    "--set", "redisUrl=redis://redis.internal:6379/0",
-    "--set", f"secretKey={'k' * 40}",
-]  # fmt: skip
+    "--set",
+    "databaseUrl=postgres://paas:pw@db.internal:5432/paas",
+    "--set",
+    "redisUrl=redis://redis.internal:6379/0",
+    "--set",
+    f"secretKey={'k' * 40}",
+    "--set",
+    "installationId=chart-test",
+]
 
 
-def helm(*args: str) -> subprocess.CompletedProcess[str]:
+def helm(*args: str, timeout: int = 180) -> subprocess.CompletedProcess[str]:
     command = [os.environ["PAAS_HELM_BIN"], "--kubeconfig", os.environ["KUBECONFIG"], *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=180)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
 def test_it_installs_and_every_workload_becomes_ready(kube_api, namespace):
     release = f"paas-{namespace[-6:]}"
     installed = helm(
-        "install", release, CHART, "--namespace", namespace, *SECRETS,
-        "--set", "web.replicas=3", "--wait", "--wait-for-jobs", "--timeout", "120s",
-    )  # fmt: skip
+        "install",
+        release,
+        CHART,
+        "--namespace",
+        namespace,
+        *SECRETS,
+        "--set",
+        "web.replicas=3",
+        "--wait",
+        "--wait-for-jobs",
+        "--timeout",
+        "120s",
+    )
     try:
         # --wait returns only once the pre-install migrate Job completed and every Deployment
         # has its replicas Ready.
@@ -47,7 +62,7 @@ def test_it_installs_and_every_workload_becomes_ready(kube_api, namespace):
         assert deployments[f"{release}-beat"].spec.strategy.type == "Recreate"
 
         web = deployments[f"{release}-web"].spec.template.spec
-        assert web.service_account_name == release
+        assert web.service_account_name == f"{release}-web"
         env = {e.name: e for e in web.containers[0].env}
         assert env["DATABASE_URL"].value_from.secret_key_ref.name == release
         assert env["PAAS_ENV"].value == "production"
@@ -55,7 +70,7 @@ def test_it_installs_and_every_workload_becomes_ready(kube_api, namespace):
         secret = core.read_namespaced_secret(release, namespace)
         assert set(secret.data) == {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}
         rbac = client.RbacAuthorizationV1Api(kube_api)
-        rules = rbac.read_cluster_role(release).rules
+        rules = rbac.read_cluster_role(f"{release}-worker").rules
         assert any("deployments" in (rule.resources or []) for rule in rules)
     finally:
         helm("uninstall", release, "--namespace", namespace, "--wait")
@@ -69,7 +84,15 @@ def test_it_refuses_to_render_without_its_secrets():
 
 
 def test_an_existing_secret_replaces_the_generated_one():
-    rendered = helm("template", "paas", CHART, "--set", "existingSecret=paas-secrets")
+    rendered = helm(
+        "template",
+        "paas",
+        CHART,
+        "--set",
+        "existingSecret=paas-secrets",
+        "--set",
+        "installationId=chart-test",
+    )
 
     assert rendered.returncode == 0, rendered.stderr
     assert "kind: Secret" not in rendered.stdout
@@ -78,11 +101,19 @@ def test_an_existing_secret_replaces_the_generated_one():
 
 def test_heroku_run_gets_its_rendezvous_server_when_enabled():
     off = helm("template", "paas", CHART, *SECRETS)
-    assert "rendezvous" not in off.stdout
+    assert "args: [rendezvous]" not in off.stdout
     rendered = helm(
-        "template", "paas", CHART, *SECRETS, "--set", "rendezvous.enabled=true",
-        "--set", "rendezvous.host=run.paas.example.com", "--set", "rendezvous.tlsSecret=run-tls",
-    )  # fmt: skip
+        "template",
+        "paas",
+        CHART,
+        *SECRETS,
+        "--set",
+        "rendezvous.enabled=true",
+        "--set",
+        "rendezvous.host=run.paas.example.com",
+        "--set",
+        "rendezvous.tlsSecret=run-tls",
+    )
     assert rendered.returncode == 0, rendered.stderr
     assert "args: [rendezvous]" in rendered.stdout
     assert "secretName: run-tls" in rendered.stdout

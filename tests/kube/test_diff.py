@@ -21,9 +21,14 @@ def web_deployment() -> dict[str, Any]:
         memory_limit_mib=1024,
     )
     spec = AppSpec(
-        name="shop", uid="uid-1", namespace="paas-shop", release=3, image="img:1",
-        config={"A": "1"}, processes=(web,),
-    )  # fmt: skip
+        name="shop",
+        uid="uid-1",
+        namespace="paas-shop",
+        release=3,
+        image="img:1",
+        config={"A": "1"},
+        processes=(web,),
+    )
     return m.deployment(spec, web)
 
 
@@ -206,6 +211,8 @@ def test_every_difference_is_reported_not_only_the_first():
 
 def test_key_identifies_an_object_by_kind_namespace_and_name():
     assert key({"kind": "Service", "metadata": {"name": "shop", "namespace": "ns"}}) == (
-        "Service", "ns", "shop",
-    )  # fmt: skip
+        "Service",
+        "ns",
+        "shop",
+    )
     assert key({"kind": "Namespace", "metadata": {"name": "ns"}}) == ("Namespace", "", "ns")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -157,8 +158,12 @@ def test_every_object_carries_the_ownership_labels():
     spec = app(process("web", autoscale=(1, 3, 80)), process("worker"))
     objects = m.desired_objects(spec)
     assert {o["kind"] for o in objects} == {
-        "Namespace", "Secret", "Deployment", "HorizontalPodAutoscaler", "Service",
-    }  # fmt: skip
+        "Namespace",
+        "Secret",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Service",
+    }
     for obj in objects:
         labels = obj["metadata"]["labels"]
         assert labels[m.MANAGED_BY] == "paas", obj["kind"]
@@ -193,8 +198,10 @@ def test_worker_gets_no_port_env_and_no_container_port():
 def test_deployment_env_names_the_app_process_and_release():
     worker = m.deployment(app(process("worker")), process("worker"))
     assert env(worker) == {
-        "PAAS_APP": "shop", "PAAS_PROCESS_TYPE": "worker", "PAAS_RELEASE_VERSION": "v7",
-    }  # fmt: skip
+        "PAAS_APP": "shop",
+        "PAAS_PROCESS_TYPE": "worker",
+        "PAAS_RELEASE_VERSION": "v7",
+    }
     assert container(worker)["envFrom"] == [{"secretRef": {"name": "shop-config"}}]
 
 
@@ -342,8 +349,10 @@ def test_autoscaler_targets_the_deployment_with_bounds_and_cpu_target():
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert hpa["metadata"]["name"] == "shop-web"
     assert hpa["spec"]["scaleTargetRef"] == {
-        "apiVersion": "apps/v1", "kind": "Deployment", "name": "shop-web",
-    }  # fmt: skip
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "shop-web",
+    }
     assert hpa["spec"]["minReplicas"] == 2
     assert hpa["spec"]["maxReplicas"] == 8
     assert hpa["spec"]["metrics"] == [
@@ -389,3 +398,69 @@ def test_namespace_object():
         "metadata": {"name": "paas-shop", "labels": m.labels(app())},
     }
     assert m.PROCESS_LABEL not in ns["metadata"]["labels"]
+
+
+def test_placement_goes_on_every_pod_template_and_is_absent_when_unset():
+    placed = app(
+        process("web"),
+        process("worker"),
+        node_selector=(("paas.dev/node", "real"),),
+        tolerations=(
+            ("paas.dev/node", "Equal", "real", "NoSchedule"),
+            ("spot", "Exists", "", "NoExecute"),
+        ),
+    )
+    run = m.RunSpec(name="shop-run-1", number=1, command="bash", process=process("run"))
+    pods = [d["spec"]["template"]["spec"] for d in by_kind(m.desired_objects(placed), "Deployment")]
+    pods.append(m.one_off_pod(placed, run)["spec"])
+    for pod in pods:
+        assert pod["nodeSelector"] == {"paas.dev/node": "real"}
+        assert pod["tolerations"] == [
+            {"key": "paas.dev/node", "operator": "Equal", "effect": "NoSchedule", "value": "real"},
+            {"key": "spot", "operator": "Exists", "effect": "NoExecute"},
+        ]
+    unplaced = by_kind(m.desired_objects(app(process("web"))), "Deployment")[0]
+    assert "nodeSelector" not in unplaced["spec"]["template"]["spec"]
+    assert "tolerations" not in unplaced["spec"]["template"]["spec"]
+
+
+def test_registry_logins_become_one_dockerconfigjson_secret_that_every_pod_names():
+    private = app(
+        process("web"),
+        process("worker"),
+        registries=(("ghcr.io", "bot", "t0ken"), ("registry.example.com:5000", "ci", "pass:word")),
+    )
+    objects = m.desired_objects(private)
+    (secret,) = [s for s in by_kind(objects, "Secret") if s["type"] != "Opaque"]
+    assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    assert secret["metadata"]["name"] == "shop-registry"
+    assert secret["metadata"]["labels"][m.APP_UID_LABEL] == private.uid
+    config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+    assert config == {
+        "auths": {
+            "ghcr.io": {"username": "bot", "password": "t0ken", "auth": "Ym90OnQwa2Vu"},
+            "registry.example.com:5000": {
+                "username": "ci",
+                "password": "pass:word",
+                "auth": base64.b64encode(b"ci:pass:word").decode(),
+            },
+        }
+    }
+    run = m.RunSpec(name="shop-run-1", number=1, command="bash", process=process("run"))
+    pods = [d["spec"]["template"]["spec"] for d in by_kind(objects, "Deployment")]
+    pods.append(m.one_off_pod(private, run)["spec"])
+    for pod in pods:
+        assert pod["imagePullSecrets"] == [{"name": "shop-registry"}]
+
+
+def test_an_app_without_registry_logins_has_no_registry_secret_and_no_pull_secrets():
+    objects = m.desired_objects(app(process("web")))
+    assert [s["metadata"]["name"] for s in by_kind(objects, "Secret")] == ["shop-config"]
+    assert "imagePullSecrets" not in by_kind(objects, "Deployment")[0]["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("registries", [(), (("ghcr.io", "bot", "t0ken"),)])
+def test_secret_names_are_the_names_of_the_secrets_desired_objects_makes(registries):
+    spec = app(process("web"), registries=registries)
+    made = [s["metadata"]["name"] for s in by_kind(m.desired_objects(spec), "Secret")]
+    assert m.secret_names(spec) == made

@@ -258,6 +258,16 @@ def test_the_kubelet_message_is_kept_when_there_is_one():
     assert d.message == message
 
 
+def test_a_crash_loop_shows_the_last_lines_the_dyno_printed_before_it_died():
+    # The kubelet keeps them in lastState, with terminationMessagePolicy FallbackToLogsOnError.
+    container = waiting("CrashLoopBackOff", "back-off 10s restarting failed container", restarts=2)
+    container["lastState"] = terminated(1, message="booting\nKeyError: 'DATABASE_URL'\n")["state"]
+    d = dyno_state(pod(ready=False, containers=[container]))
+    assert d.state == "crashed"
+    assert d.reason == "The dyno crashes on start"
+    assert d.message == "Exited with status 1. Its last lines:\nbooting\nKeyError: 'DATABASE_URL'"
+
+
 def test_crash_loop_counts_restarts():
     d = dyno_state(pod(ready=False, containers=[waiting("CrashLoopBackOff", restarts=4)]))
     assert d.state == "crashed"

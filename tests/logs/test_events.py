@@ -129,3 +129,16 @@ def test_no_actor_omits_the_user(action, before, after):
     text = event_text(action, before, after, None)
     assert "by user" not in text
     assert text == event_text(action, before, after, "x").removesuffix(" by user x")
+
+
+def test_registry_logins_name_the_registry_and_never_a_password():
+    after = {"registry": "ghcr.io", "scope": "team", "username": "bot"}
+    assert (
+        event_text("registry.set", {}, after, ALICE)
+        == f"Set the team's login to ghcr.io as bot by user {ALICE}"
+    )
+    removed = {"registry": "ghcr.io", "scope": "app"}
+    assert (
+        event_text("registry.remove", {}, removed, ALICE)
+        == f"Removed the app's login to ghcr.io by user {ALICE}"
+    )

@@ -117,8 +117,14 @@ def test_merge_orders_by_time():
     worker = [at(2, "k2", "worker.1"), at(3, "k3", "worker.1"), at(7, "k7", "worker.1")]
     api = [at(5, "a5", "api")]
     assert [line.text for line in merge(web, worker, api)] == [
-        "w1", "k2", "k3", "w4", "a5", "w6", "k7",
-    ]  # fmt: skip
+        "w1",
+        "k2",
+        "k3",
+        "w4",
+        "a5",
+        "w6",
+        "k7",
+    ]
 
 
 def test_merge_is_stable_on_ties():
@@ -126,8 +132,13 @@ def test_merge_is_stable_on_ties():
     second = [at(1, "b1"), at(2, "b2")]
     third = [at(1, "c1")]
     assert [line.text for line in merge(first, second, third)] == [
-        "a1", "a2", "b1", "c1", "a3", "b2",
-    ]  # fmt: skip
+        "a1",
+        "a2",
+        "b1",
+        "c1",
+        "a3",
+        "b2",
+    ]
 
 
 def test_merge_is_lazy_and_handles_empty_streams():

@@ -8,10 +8,7 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -19,7 +16,6 @@ from kubernetes import client
 
 from apps.kube.adapter import Cluster
 from apps.platform.models import Activity, App, Dyno, Operation, ProcessType
-from apps.platform.reconcile import teardown
 from apps.platform.services import (
     ProcessChange,
     app_create,
@@ -27,10 +23,9 @@ from apps.platform.services import (
     formation_update,
     release_deploy,
 )
-from paas.celery import app as celery_app
-from tests.conftest import start_worker, stop_process
+from tests.conftest import session_worker_paused
 from tests.helpers import wait_until
-from tests.kwok import apiserver_stopped
+from tests.kwok import apiserver_paused, apiserver_stopped
 from tests.platform.conftest import IMAGE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,9 +43,7 @@ def created(alice, team, kube):
         apps.append(app)
         return app
 
-    yield create
-    for app in apps:
-        teardown(kube, str(app.uid))
+    return create
 
 
 def replicas(kube: Cluster, app: App, process: str = "web") -> int | None:
@@ -76,8 +69,9 @@ def test_a_scale_reaches_the_cluster_and_its_operation_succeeds(
     wait_until(lambda: replicas(kube, app) == 3, timeout=30, what="3 replicas on the cluster")
     operation = wait_until(
         lambda: Operation.objects.filter(pk=operation.pk, status="succeeded").first(),
-        timeout=60, what="the scale operation to succeed",
-    )  # fmt: skip
+        timeout=60,
+        what="the scale operation to succeed",
+    )
     assert operation.applied == {"web": 2}
     assert sorted(d.name for d in app.dynos.filter(ready=True)) == ["web.1", "web.2", "web.3"]
 
@@ -114,8 +108,10 @@ def test_a_pod_turning_ready_shows_in_the_records_as_an_up_dyno(
     pod = wait_until(ready_pod, timeout=60, interval=0.05, what="a Ready pod on the cluster")
     dyno = wait_until(
         lambda: Dyno.objects.filter(app=app, pod_name=pod, ready=True).first(),
-        timeout=30, interval=0.05, what="the Ready pod in the records",
-    )  # fmt: skip
+        timeout=30,
+        interval=0.05,
+        what="the Ready pod in the records",
+    )
     assert (dyno.name, dyno.state) == ("web.1", "up")
 
 
@@ -132,83 +128,67 @@ def test_changes_wait_while_the_apiserver_is_down_and_converge_after(
         assert ProcessType.objects.get(app=app, name="web").quantity == 2
         waiting = wait_until(
             lambda: Operation.objects.filter(pk=operation.pk, error__contains="Waiting").first(),
-            timeout=30, what="the operation to say it waits for the cluster",
-        )  # fmt: skip
+            timeout=30,
+            what="the operation to say it waits for the cluster",
+        )
         assert waiting.status == "queued"
 
     wait_until(lambda: replicas(kube, app) == 2, timeout=90, what="the scale after the restart")
     wait_until(
         lambda: Operation.objects.filter(pk=operation.pk, status="succeeded").exists(),
-        timeout=60, what="the operation to succeed after the restart",
-    )  # fmt: skip
+        timeout=60,
+        what="the operation to succeed after the restart",
+    )
 
 
 def _has_one_replica(kube: Cluster, app: App) -> bool:
     return replicas(kube, app) == 1
 
 
-@contextmanager
-def paused(hostname: str) -> Iterator[None]:
-    """The session's worker stops taking tasks, so a test's own worker gets them all."""
-    celery_app.control.cancel_consumer("celery", destination=[hostname], reply=True)
-    try:
-        yield
-    finally:
-        celery_app.control.add_consumer("celery", destination=[hostname], reply=True)
-
-
-def test_killing_the_worker_mid_reconcile_loses_nothing(celery_worker, created, alice, kube):
-    with paused(celery_worker):
-        _kill_mid_reconcile_then_recover(created, kube)
-
-
-def _kill_mid_reconcile_then_recover(created: Any, kube: Cluster) -> None:
-    # The apps' tasks wait in Redis until the worker starts, so it begins with a backlog and a
-    # reconcile is surely in progress when it is killed.
-    apps = [created(quantity=1) for _ in range(12)]
-    process, _ = start_worker("celery-worker-killed.log")
-    killed_while_applying = False
-    try:
-        wait_until(
-            lambda: Operation.objects.filter(status="applying").exists(),
-            timeout=30, interval=0.01, what="a reconcile in progress",
-        )  # fmt: skip
-        # The whole worker, pool processes included, as an out-of-memory kill would.
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        killed_while_applying = Operation.objects.filter(status="applying").exists()
-    finally:
-        stop_process(process)
-    # A new worker with the scheduler: the killed task's message is not redelivered for an
-    # hour, so it is the resync that finds the operations left behind.
-    survivor, _ = start_worker("celery-worker-resync.log", resync_seconds=2)
-    try:
+def test_killing_the_worker_mid_reconcile_loses_nothing(
+    celery_worker, workers, created, alice, kube
+):
+    with session_worker_paused():  # the apps' tasks wait in Redis for the worker killed here
+        apps = [created(quantity=1) for _ in range(3)]
+        with apiserver_paused():
+            # The frozen API server holds the worker's first call in flight, after its claim
+            # marked the operations applying; the long timeout keeps it there until the kill.
+            process, _ = workers("celery-worker-killed.log", env={"KUBE_REQUEST_TIMEOUT": "600"})
+            wait_until(
+                lambda: Operation.objects.filter(status="applying").exists(),
+                timeout=30,
+                interval=0.01,
+                what="a reconcile in progress",
+            )
+            # The whole worker, pool processes included, as an out-of-memory kill would.
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        assert Operation.objects.filter(status="applying").exists()
+        # A new worker with the scheduler: the killed task's message is not redelivered for an
+        # hour, so it is the resync that finds the operations left behind.
+        workers("celery-worker-resync.log", resync_seconds=2)
         for app in apps:
-            wait_until(partial(_has_one_replica, kube, app), timeout=60,
-                       what=f"{app.name} on the cluster")  # fmt: skip
+            wait_until(
+                partial(_has_one_replica, kube, app), timeout=60, what=f"{app.name} on the cluster"
+            )
         wait_until(
             lambda: not Operation.objects.filter(status__in=["queued", "applying"]).exists(),
-            timeout=60, what="no operation left queued or applying",
-        )  # fmt: skip
-    finally:
-        stop_process(survivor)
-    assert killed_while_applying, "the worker was not killed in the middle of a reconcile"
+            timeout=60,
+            what="no operation left queued or applying",
+        )
 
 
-def test_a_redis_restart_loses_no_accepted_change(created, alice, kube, redis_client):
+def test_a_redis_restart_loses_no_accepted_change(created, workers, alice, kube, redis_client):
     app = created(quantity=1)
     # No worker is running: the change is accepted and its task sits in Redis...
     operation = formation_update(actor=alice, app=app, changes=[ProcessChange("web", quantity=2)])
     # ...which then restarts without its data, as the test profile's Redis does.
     redis_client.flushall()
 
-    survivor, _ = start_worker("celery-worker-redis.log", resync_seconds=2)
-    try:
-        wait_until(lambda: replicas(kube, app) == 2, timeout=60, what="the resync to apply it")
-        operation.refresh_from_db()
-        assert operation.status in ("rolling_out", "succeeded")
-    finally:
-        stop_process(survivor)
+    workers("celery-worker-redis.log", resync_seconds=2)
+    wait_until(lambda: replicas(kube, app) == 2, timeout=60, what="the resync to apply it")
+    operation.refresh_from_db()
+    assert operation.status in ("rolling_out", "succeeded")
 
 
 def test_two_concurrent_scales_end_in_the_last_committed_value_never_a_mix(
@@ -243,5 +223,6 @@ def test_two_concurrent_scales_end_in_the_last_committed_value_never_a_mix(
     assert (stored["web"], stored["worker"]) == last
     wait_until(
         lambda: (replicas(kube, app, "web"), replicas(kube, app, "worker")) == last,
-        timeout=60, what=f"the cluster to hold {last}",
-    )  # fmt: skip
+        timeout=60,
+        what=f"the cluster to hold {last}",
+    )

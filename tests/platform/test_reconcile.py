@@ -4,9 +4,9 @@ the cluster hold exactly the manifests expected, and kwok's pods reach Ready."""
 from __future__ import annotations
 
 import base64
-import uuid
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from kubernetes import client
 
@@ -23,7 +23,6 @@ from apps.platform.reconcile import reconcile_app, teardown
 from apps.platform.resync import resync
 from apps.platform.services import (
     ProcessChange,
-    app_create,
     app_destroy,
     autoscale_update,
     config_update,
@@ -34,21 +33,12 @@ from apps.platform.services import (
     release_rollback,
 )
 from tests.helpers import wait_until
-from tests.platform.conftest import IMAGE
+from tests.platform.conftest import IMAGE, deployed
 
 
 @pytest.fixture
-def shop(alice, team, kube):
-    """An app with a unique name (the cluster outlives each test's database), torn down after."""
-    app = app_create(actor=alice, team=team, name=f"shop-{uuid.uuid4().hex[:8]}")
-    formation_update(
-        actor=alice, app=app,
-        changes=[ProcessChange("web", quantity=2, command="bin/web --port $PORT"),
-                 ProcessChange("worker", quantity=1, command="bin/worker")],
-    )  # fmt: skip
-    release_deploy(actor=alice, app=app, image=IMAGE)
-    yield app
-    teardown(kube, str(app.uid))
+def shop(alice, team):
+    return deployed(alice, team, "shop")
 
 
 def observe(app: App, kube: Cluster) -> None:
@@ -125,7 +115,7 @@ def test_reconciling_again_sends_no_write_request(shop, kube, kube_api):
     reconcile_app(shop.pk, kube=kube)
     settled(shop, kube)
 
-    again = Cluster(kube_api)
+    again = Cluster(kube_api, installation=settings.INSTALLATION_ID)
     reconcile_app(shop.pk, kube=again)
 
     # Nothing changed since the last apply, so not even a read is needed.
@@ -267,8 +257,11 @@ def test_autoscaling_hands_the_count_to_an_hpa_and_back(shop, alice, kube):
     # The count never drops to the API default of 1 on the way: it was handed over, then the
     # HPA raises it to its minimum.
     assert deployment(kube, shop, "web")["spec"]["replicas"] in (2, 3)
-    wait_until(lambda: deployment(kube, shop, "web")["spec"]["replicas"] == 3,
-               timeout=60, what="the HPA to scale web to its minimum")  # fmt: skip
+    wait_until(
+        lambda: deployment(kube, shop, "web")["spec"]["replicas"] == 3,
+        timeout=60,
+        what="the HPA to scale web to its minimum",
+    )
     with pytest.raises(ValidationError, match="autoscaled between 3 and 6"):
         formation_update(actor=alice, app=shop, changes=[ProcessChange("web", quantity=1)])
 
@@ -281,9 +274,15 @@ def test_autoscaling_hands_the_count_to_an_hpa_and_back(shop, alice, kube):
 
 def test_health_checks_and_rolling_update_settings_reach_the_deployment(shop, alice, kube):
     process_settings_update(
-        actor=alice, app=shop, process="web", healthcheck="http", healthcheck_path="/health",
-        initial_delay=5, max_surge="1", max_unavailable="0",
-    )  # fmt: skip
+        actor=alice,
+        app=shop,
+        process="web",
+        healthcheck="http",
+        healthcheck_path="/health",
+        initial_delay=5,
+        max_surge="1",
+        max_unavailable="0",
+    )
     reconcile_app(shop.pk, kube=kube)
 
     web = deployment(kube, shop, "web")
@@ -320,9 +319,12 @@ def test_bad_process_settings_are_refused_and_nothing_changes(shop, alice, setti
 
 def test_unschedulable_dynos_fail_the_operation_with_the_reason(shop, alice, kube):
     DynoSize.objects.create(
-        name="enormous", cpu_request_millicores=64000, cpu_limit_millicores=64000,
-        memory_request_mib=1024, memory_limit_mib=1024,
-    )  # fmt: skip
+        name="enormous",
+        cpu_request_millicores=64000,
+        cpu_limit_millicores=64000,
+        memory_request_mib=1024,
+        memory_limit_mib=1024,
+    )
     reconcile_app(shop.pk, kube=kube)
     settled(shop, kube)
 
@@ -360,25 +362,22 @@ def test_resync_repairs_drift_made_by_hand_and_records_it(shop, kube, kube_api):
 def test_resync_of_a_converged_cluster_writes_nothing(shop, kube, kube_api):
     reconcile_app(shop.pk, kube=kube)
     settled(shop, kube)
-    resync(kube)  # deletes what earlier tests' apps left, whose records are gone
+    resync(kube)  # records what earlier tests' apps left as orphans
 
-    again = Cluster(kube_api)
+    again = Cluster(kube_api, installation=settings.INSTALLATION_ID)
     report = resync(again)
 
     assert report.reconciled == []
     assert writes(again) == 0
+    # One LIST per kind, Secrets never among them: each app's is read in its turn (a GET).
     assert {kind: n for (verb, kind), n in again.requests.items() if verb == "list"} == {
-        "Namespace": 1, "Secret": 1, "Service": 1, "Deployment": 1, "HorizontalPodAutoscaler": 1
-    }  # fmt: skip
-
-
-def test_resync_deletes_what_apps_no_longer_in_the_records_left(shop, kube):
-    reconcile_app(shop.pk, kube=kube)
-    App.objects.filter(pk=shop.pk).delete()  # as if the teardown task had been lost
-
-    report = resync(kube)
-
-    assert shop.namespace in report.orphans_deleted
+        "Namespace": 1,
+        "RoleBinding": 1,
+        "Service": 1,
+        "Deployment": 1,
+        "HorizontalPodAutoscaler": 1,
+    }
+    assert {kind for (verb, kind) in again.requests if verb == "get"} <= {"Secret"}
 
 
 def test_destroy_deletes_the_namespace(shop, alice, kube):
@@ -401,9 +400,12 @@ def test_a_change_the_cluster_refuses_fails_its_operation_with_the_reason(shop, 
     # A catalogue entry that slipped past validation: Kubernetes refuses a request above its
     # limit, and no retry can change that.
     DynoSize.objects.create(
-        name="inverted", cpu_request_millicores=2000, cpu_limit_millicores=1000,
-        memory_request_mib=512, memory_limit_mib=512,
-    )  # fmt: skip
+        name="inverted",
+        cpu_request_millicores=2000,
+        cpu_limit_millicores=1000,
+        memory_request_mib=512,
+        memory_limit_mib=512,
+    )
     reconcile_app(shop.pk, kube=kube)
     operation = formation_update(
         actor=alice, app=shop, changes=[ProcessChange("web", size="inverted")]

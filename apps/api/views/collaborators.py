@@ -45,9 +45,11 @@ def _add(request: ApiRequest, app: str) -> Any:
     found = find_app(request.user, app)
     require(request.user, found, MANAGE)
     collaborator = collaborator_set(
-        actor=request.user, app=found, user=_user(request.data),
+        actor=request.user,
+        app=found,
+        user=_user(request.data),
         permissions=_permissions(request.data),
-    )  # fmt: skip
+    )
     body = shapes.collaborator(found, collaborator.user, "member", collaborator.permissions)
     return respond(body, status=201)
 
@@ -93,13 +95,20 @@ def collaborator(request: ApiRequest, app: str, user: str) -> Any:
 def team_features(request: ApiRequest, team: str) -> Any:
     if not member_teams(request.user).filter(name=team).exists():
         raise ApiError(404, "not_found", "Couldn't find that team.")
-    return [{
-        "id": shapes.derived_id("feature", "org-access-controls"),
-        "name": "org-access-controls", "enabled": True, "state": "general",
-        "description": "Per-app permissions for team members: view, deploy, operate, manage.",
-        "display_name": "Access controls", "feedback_email": "", "doc_url": "",
-        "created_at": None, "updated_at": None,
-    }]  # fmt: skip
+    return [
+        {
+            "id": shapes.derived_id("feature", "org-access-controls"),
+            "name": "org-access-controls",
+            "enabled": True,
+            "state": "general",
+            "description": "Per-app permissions for team members: view, deploy, operate, manage.",
+            "display_name": "Access controls",
+            "feedback_email": "",
+            "doc_url": "",
+            "created_at": None,
+            "updated_at": None,
+        }
+    ]
 
 
 @api_view("GET")
@@ -114,10 +123,14 @@ def _member(membership: Membership) -> dict[str, Any]:
     created = membership.created.isoformat()
     return {
         "id": shapes.derived_id("member", membership.pk),
-        "email": shapes.user_email(membership.user), "role": membership.role,
-        "user": shapes.user(membership.user), "federated": False,
-        "two_factor_authentication": False, "created_at": created, "updated_at": created,
-    }  # fmt: skip
+        "email": shapes.user_email(membership.user),
+        "role": membership.role,
+        "user": shapes.user(membership.user),
+        "federated": False,
+        "two_factor_authentication": False,
+        "created_at": created,
+        "updated_at": created,
+    }
 
 
 @api_view("GET")

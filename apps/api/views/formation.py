@@ -14,7 +14,13 @@ from apps.api.views.common import find_app
 from apps.platform.models import App, Dyno, ProcessType
 from apps.platform.permissions import OPERATE, require
 from apps.platform.rendezvous import session_url
-from apps.platform.services import ProcessChange, dyno_restart, dyno_run, formation_update
+from apps.platform.services import (
+    ProcessChange,
+    dyno_restart,
+    dyno_run,
+    dyno_run_inside,
+    formation_update,
+)
 
 QUANTITY = re.compile(r"^([+-]?)(\d{1,4})$")
 
@@ -89,6 +95,16 @@ def formation_type(request: ApiRequest, app: str, type: str) -> Any:
     return shapes.formation(process, found)
 
 
+@api_view("POST")
+def stop(request: ApiRequest, app: str, target: str) -> Any:
+    """`heroku ps:stop`: a dyno (web.1), or every dyno of a type (web). As on Heroku, a stopped
+    dyno of the formation is replaced by a new one, so this restarts it."""
+    found = find_app(request.user, app)
+    require(request.user, found, OPERATE)
+    dyno_restart(actor=request.user, app=found, target=target)
+    return respond({}, status=202)
+
+
 @api_view("DELETE")
 def restart_type(request: ApiRequest, app: str, type: str) -> Any:
     found = find_app(request.user, app)
@@ -118,10 +134,13 @@ def dynos(request: ApiRequest, app: str) -> Any:
     return _dynos(found)
 
 
-@api_view("GET", "DELETE")
+@api_view("GET", "POST", "DELETE")
 def dyno(request: ApiRequest, app: str, dyno: str) -> Any:
-    """One dyno by name (web.1); for DELETE a process type too (web), as the CLI may send."""
+    """One dyno by name (web.1); for DELETE a process type too (web), as the CLI may send; POST
+    runs a command inside it (`heroku run:inside`)."""
     found = find_app(request.user, app)
+    if request.method == "POST":
+        return _run_inside(request, found, dyno)
     if request.method == "DELETE":
         require(request.user, found, OPERATE)
         dyno_restart(actor=request.user, app=found, target=dyno)
@@ -132,6 +151,26 @@ def dyno(request: ApiRequest, app: str, dyno: str) -> Any:
     raise ApiError(404, "not_found", f"Couldn't find that dyno ({dyno[:40]}).")
 
 
+def _run_inside(request: ApiRequest, app: App, name: str) -> Any:
+    require(request.user, app, OPERATE)
+    if not settings.RENDEZVOUS_ENABLED:
+        raise ApiError(422, "not_supported", "heroku run:inside needs the rendezvous server.")
+    command = request.data.get("command")
+    if not isinstance(command, str):
+        raise invalid("command must be a string.")
+    running = dyno_run_inside(actor=request.user, app=app, dyno=name, command=command)
+    item = next((d for d in _dynos(app) if d["name"] == name), {"name": name})
+    attach_url = session_url(
+        settings.RENDEZVOUS_HOST or request.get_host().rsplit(":", 1)[0],
+        app_uid=str(app.uid),
+        namespace=app.namespace,
+        pod=running.pod_name,
+        command=command.strip(),
+        inside=True,
+    )
+    return respond(item | {"command": command.strip(), "attach_url": attach_url}, status=201)
+
+
 def _run(request: ApiRequest, app: App) -> Any:
     """A one-off dyno: `heroku run:detached`, or attached (`heroku run`) through the rendezvous
     server when one is configured."""
@@ -140,10 +179,11 @@ def _run(request: ApiRequest, app: App) -> Any:
     attach = bool(data.get("attach"))
     if attach and not settings.RENDEZVOUS_ENABLED:
         raise ApiError(
-            422, "not_supported",
+            422,
+            "not_supported",
             "Attached one-off dynos (heroku run) are not served here: use heroku run:detached "
             "and read its output with heroku logs --dyno run.N.",
-        )  # fmt: skip
+        )
     command, env, ttl = data.get("command"), data.get("env") or {}, data.get("time_to_live", 3600)
     if not isinstance(command, str):
         raise invalid("command must be a string.")
@@ -153,20 +193,35 @@ def _run(request: ApiRequest, app: App) -> Any:
         raise invalid("time_to_live must be a number of seconds.")
     size = data.get("size")
     operation = dyno_run(
-        actor=request.user, app=app, command=command, env=env, ttl=ttl, attach=attach,
+        actor=request.user,
+        app=app,
+        command=command,
+        env=env,
+        ttl=ttl,
+        attach=attach,
         size=size.lower() if isinstance(size, str) else None,
-    )  # fmt: skip
+    )
     run = operation.run
     release = app.releases.order_by("-version").first()
     body = {
-        "id": shapes.derived_id("run", app.uid, run["name"]), "name": f"run.{run['number']}",
-        "type": "run", "command": run["command"], "state": "starting", "size": run["size"],
+        "id": shapes.derived_id("run", app.uid, run["name"]),
+        "name": f"run.{run['number']}",
+        "type": "run",
+        "command": run["command"],
+        "state": "starting",
+        "size": run["size"],
         "attach_url": session_url(
             settings.RENDEZVOUS_HOST or request.get_host().rsplit(":", 1)[0],
-            namespace=app.namespace, pod=run["name"], command=run["command"],
-        ) if attach else None,
+            app_uid=str(app.uid),
+            namespace=app.namespace,
+            pod=run["name"],
+            command=run["command"],
+        )
+        if attach
+        else None,
         "app": shapes.app_ref(app),
         "release": {"id": str(release.uid), "version": release.version} if release else None,
-        "created_at": operation.created.isoformat(), "updated_at": operation.created.isoformat(),
-    }  # fmt: skip
+        "created_at": operation.created.isoformat(),
+        "updated_at": operation.created.isoformat(),
+    }
     return respond(body, status=201)

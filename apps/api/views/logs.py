@@ -39,9 +39,13 @@ def log_sessions(request: ApiRequest, app: str) -> Any:
     if not isinstance(dyno, str) or not isinstance(source, str):
         raise invalid("dyno and source must be strings.")
     session = {
-        "app": found.pk, "dyno": dyno[:40], "source": source[:10], "lines": lines,
-        "tail": bool(data.get("tail")), "user": request.user.pk,
-    }  # fmt: skip
+        "app": found.pk,
+        "dyno": dyno[:40],
+        "source": source[:10],
+        "lines": lines,
+        "tail": bool(data.get("tail")),
+        "user": request.user.pk,
+    }
     signed = signing.dumps(session, salt=SALT, compress=True)
     # The stream is fetched without the API's media type, so it lives under /api/ in the site's
     # own URLs, not in whichever URLs this request was routed by.

@@ -96,9 +96,12 @@ def _create(request: ApiRequest, app: App) -> Any:
         ):
             raise invalid('commands must map process types to commands: {"web": "..."}.')
         release = release_deploy(
-            actor=request.user, app=app, image=image, description=description[:200],
+            actor=request.user,
+            app=app,
+            image=image,
+            description=description[:200],
             commands=commands or None,
-        )  # fmt: skip
+        )
     return respond(_shaped(app, [_find(app, str(release.version))])[0], status=201)
 
 
@@ -106,6 +109,15 @@ def _create(request: ApiRequest, app: App) -> Any:
 def release(request: ApiRequest, app: str, release: str) -> Any:
     found = find_app(request.user, app)
     return _shaped(found, [_find(found, release)])[0]
+
+
+@api_view("GET")
+def release_config_vars(request: ApiRequest, app: str, release: str) -> Any:
+    """The config vars as that release ran with them (`heroku releases:info`), for those who
+    may see config values."""
+    found = find_app(request.user, app)
+    require_config_values(request.user, found)
+    return dict(sorted(_find(found, release).config.items()))
 
 
 @api_view("GET", "PATCH")

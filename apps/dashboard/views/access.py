@@ -20,9 +20,11 @@ from apps.platform.permissions import MANAGE, require
 class AccessForm(ServiceForm):
     user = forms.CharField(max_length=150, label="Username or email")
     permissions = forms.MultipleChoiceField(
-        choices=[(p, p) for p in Collaborator.PERMISSIONS[1:]], required=False,
-        widget=forms.CheckboxSelectMultiple, help_text="View is always included.",
-    )  # fmt: skip
+        choices=[(p, p) for p in Collaborator.PERMISSIONS[1:]],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="View is always included.",
+    )
     remove = forms.BooleanField(required=False)
 
 
@@ -39,20 +41,23 @@ def access(request: Request, app: App) -> HttpResponse:
                     collaborator_remove(actor=request.user, app=app, user=data["user"])
                 else:
                     collaborator_set(
-                        actor=request.user, app=app, user=data["user"],
+                        actor=request.user,
+                        app=app,
+                        user=data["user"],
                         permissions=data["permissions"],
-                    )  # fmt: skip
+                    )
             except ValidationError as error:
                 form.add_service_error(error, "user")
             else:
                 messages.success(request, "Access updated.")
                 return redirect("dashboard:access", app.name)
     context = {
-        "app": app, "form": form,
+        "app": app,
+        "form": form,
         "admins": app.team.memberships.filter(role=Membership.Role.ADMIN).select_related("user"),
         "members": app.team.memberships.filter(role=Membership.Role.MEMBER)
         .exclude(user__in=app.collaborators.values("user"))
         .select_related("user"),
         "collaborators": app.collaborators.select_related("user"),
-    }  # fmt: skip
+    }
     return page(request, "dashboard/app_access.html", context, status=400 if form.errors else 200)

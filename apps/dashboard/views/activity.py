@@ -46,11 +46,14 @@ def _filtered(request: Request) -> tuple[QuerySet[Activity], dict[str, str]]:
 def _row(activity: Activity) -> dict[str, Any]:
     actor = activity.actor.get_username() if activity.actor else None
     return {
-        "created": activity.created.isoformat(), "app": activity.app_name, "actor": actor,
+        "created": activity.created.isoformat(),
+        "app": activity.app_name,
+        "actor": actor,
         "action": activity.action,
         "text": event_text(activity.action, activity.before, activity.after, actor),
-        "before": activity.before, "after": activity.after,
-    }  # fmt: skip
+        "before": activity.before,
+        "after": activity.after,
+    }
 
 
 class _Echo:
@@ -78,9 +81,11 @@ def _export(history: QuerySet[Activity], kind: str) -> StreamingHttpResponse:
             yield writer.writerow(EXPORT_FIELDS)
             for row in rows:
                 yield writer.writerow(
-                    [json.dumps(row[f]) if f in ("before", "after") else row[f] or ""
-                     for f in EXPORT_FIELDS]
-                )  # fmt: skip
+                    [
+                        json.dumps(row[f]) if f in ("before", "after") else row[f] or ""
+                        for f in EXPORT_FIELDS
+                    ]
+                )
 
         response = StreamingHttpResponse(records(), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="activity-{stamp}.{kind}"'

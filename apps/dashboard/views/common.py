@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseForbidden
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
 
 from apps.platform.models import App
@@ -50,13 +51,22 @@ def site_admin_view(view: Callable[..., HttpResponseBase]) -> Callable[..., Http
 
 
 def page(
-    request: Request, template: str, context: dict[str, Any], *, partial: str = "",
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    partial: str = "",
     status: int = 200,
-) -> HttpResponse:  # fmt: skip
-    """The whole page, or on an htmx request only the named partial that it swaps."""
-    if partial and request.htmx and not request.htmx.boosted:
+) -> HttpResponse:
+    """The whole page, or on an htmx request only the named partial that it swaps. A history
+    restore (htmx's cache missed on back) gets the whole page, which it puts in place."""
+    htmx = request.htmx
+    if partial and htmx and not htmx.boosted and not htmx.history_restore_request:
         template = f"{template}#{partial}"
     if isinstance(context.get("app"), App) and "can" not in context:
         # What the user may do here, so the page offers only that (the views check again).
         context = context | {"can": app_permissions(request.user, context["app"])}
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    # The same URL answers a page or a fragment: whatever caches it must tell them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response

@@ -18,13 +18,20 @@ TEMPLATE = "dashboard/app_config.html"
 
 
 def _render(
-    request: Request, app: App, form: ConfigVarForm, *, release: Release | None = None,
-    partial: str = "", status: int = 200,
-) -> HttpResponse:  # fmt: skip
+    request: Request,
+    app: App,
+    form: ConfigVarForm,
+    *,
+    release: Release | None = None,
+    partial: str = "",
+    status: int = 200,
+) -> HttpResponse:
     context = {
-        "app": app, "keys": list(app.config_vars.order_by("key").values_list("key", flat=True)),
-        "form": form, "release": release,
-    }  # fmt: skip
+        "app": app,
+        "keys": list(app.config_vars.order_by("key").values_list("key", flat=True)),
+        "form": form,
+        "release": release,
+    }
     return page(request, TEMPLATE, context, partial=partial, status=status)
 
 

@@ -31,11 +31,14 @@ def logs(request: Request, app: App) -> HttpResponse:
     lines = recent(app, log_filter, lines=RECENT_LINES)
     since = lines[-1].timestamp if lines else datetime.now(UTC)
     context = {
-        "app": app, "lines": lines, "filter": log_filter, "since": since.isoformat(),
+        "app": app,
+        "lines": lines,
+        "filter": log_filter,
+        "since": since.isoformat(),
         "processes": app.process_types.order_by("name").values_list("name", flat=True),
         # Each name once: mid-rollout the new web.1 and the old one share it.
         "dynos": app.dynos.order_by("process_type", "number").distinct("process_type", "number"),
-    }  # fmt: skip
+    }
     return page(request, "dashboard/app_logs.html", context)
 
 

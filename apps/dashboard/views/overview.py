@@ -30,13 +30,22 @@ TEMPLATE = "dashboard/app_overview.html"
 
 
 def _render(
-    request: Request, app: App, *, partial: str = "", error_form: ServiceForm | None = None,
-    destroy_form: DestroyForm | None = None, overview: Overview | None = None, status: int = 200,
-) -> HttpResponse:  # fmt: skip
+    request: Request,
+    app: App,
+    *,
+    partial: str = "",
+    error_form: ServiceForm | None = None,
+    destroy_form: DestroyForm | None = None,
+    overview: Overview | None = None,
+    status: int = 200,
+) -> HttpResponse:
     context: dict[str, Any] = {
-        "app": app, "overview": overview or app_overview(app), "quantity_max": QUANTITY_MAX,
-        "error_form": error_form, "destroy_form": destroy_form or DestroyForm(app_name=app.name),
-    }  # fmt: skip
+        "app": app,
+        "overview": overview or app_overview(app),
+        "quantity_max": QUANTITY_MAX,
+        "error_form": error_form,
+        "destroy_form": destroy_form or DestroyForm(app_name=app.name),
+    }
     return page(request, TEMPLATE, context, partial=partial, status=status)
 
 
@@ -100,11 +109,17 @@ def autoscale(request: Request, app: App) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         on = data["enabled"]
-        _attempt(form, lambda: autoscale_update(
-            actor=request.user, app=app, process=data["process"],
-            minimum=data["minimum"] if on else None, maximum=data["maximum"] if on else None,
-            cpu_percent=data["cpu_percent"] or 70,
-        ))  # fmt: skip
+        _attempt(
+            form,
+            lambda: autoscale_update(
+                actor=request.user,
+                app=app,
+                process=data["process"],
+                minimum=data["minimum"] if on else None,
+                maximum=data["maximum"] if on else None,
+                cpu_percent=data["cpu_percent"] or 70,
+            ),
+        )
     return _changed(request, app, form, "Autoscaling updated.")
 
 

@@ -9,11 +9,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.dashboard.forms import DeployForm
+from apps.dashboard.forms import DeployForm, RegistryLoginForm
 from apps.dashboard.releases import release_diff
 from apps.dashboard.views.common import Request, app_view, page
 from apps.platform.models import App, Release
 from apps.platform.permissions import DEPLOY, require
+from apps.platform.registries import logins_of
 from apps.platform.services import release_deploy, release_rollback
 
 RELEASES_PER_PAGE = 50
@@ -55,8 +56,12 @@ def rollback(request: Request, app: App, version: int) -> HttpResponse:
         release = release_rollback(actor=request.user, app=app, version=target.version)
         messages.success(request, f"Rolled back to v{target.version} as v{release.version}.")
         return redirect("dashboard:overview", app.name)
-    context = {"app": app, "target": target, "current": current,
-               "diff": release_diff(current, target) if current else None}  # fmt: skip
+    context = {
+        "app": app,
+        "target": target,
+        "current": current,
+        "diff": release_diff(current, target) if current else None,
+    }
     return page(request, "dashboard/release_rollback.html", context)
 
 
@@ -68,15 +73,35 @@ def deploy(request: Request, app: App) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             release = release_deploy(
-                actor=request.user, app=app, image=form.cleaned_data["image"],
+                actor=request.user,
+                app=app,
+                image=form.cleaned_data["image"],
                 description=form.cleaned_data["description"],
                 commands=form.cleaned_data["procfile"] or None,
-            )  # fmt: skip
+            )
         except ValidationError as error:
             form.add_service_error(error, "image")
         else:
             messages.success(request, f"Deployed {release.image} as v{release.version}.")
             return redirect("dashboard:overview", app.name)
-    current = app.releases.order_by("-version").first()
-    context = {"app": app, "form": form, "current": current}
-    return page(request, "dashboard/app_deploy.html", context, status=400 if form.errors else 200)
+    return deploy_page(request, app, form=form)
+
+
+def deploy_page(
+    request: Request,
+    app: App,
+    *,
+    form: DeployForm | None = None,
+    login_form: RegistryLoginForm | None = None,
+) -> HttpResponse:
+    """The deploy page: the image form, and the registry logins its pulls use."""
+    form, login_form = form or DeployForm(), login_form or RegistryLoginForm()
+    context = {
+        "app": app,
+        "form": form,
+        "current": app.releases.order_by("-version").first(),
+        "logins": logins_of(app),  # whoever may deploy may see which logins there are
+        "login_form": login_form,
+    }
+    status = 400 if form.errors or login_form.errors else 200
+    return page(request, "dashboard/app_deploy.html", context, status=status)

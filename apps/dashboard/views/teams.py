@@ -1,4 +1,4 @@
-"""Administration: teams and their members, the dyno size catalogue, and the fleet's troubles."""
+"""Administration: teams and their members, and the dyno size catalogue."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from apps.dashboard.forms import MemberForm, TeamForm
-from apps.dashboard.selectors import fleet_problems
 from apps.dashboard.views.common import Request, page, site_admin_view
 from apps.platform.admin_services import (
     dyno_size_save,
@@ -68,10 +67,12 @@ def team(request: Request, team: str) -> HttpResponse:
                 messages.success(request, "Members updated.")
                 return redirect("dashboard:team", found.name)
     context = {
-        "team": found, "admin": admin, "form": form,
+        "team": found,
+        "admin": admin,
+        "form": form,
         "members": found.memberships.select_related("user"),
         "apps": found.apps.order_by("name"),
-    }  # fmt: skip
+    }
     return page(request, "dashboard/team.html", context, status=400 if form.errors else 200)
 
 
@@ -79,9 +80,13 @@ class SizeForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = DynoSize
         fields = (
-            "name", "cpu_request_millicores", "cpu_limit_millicores", "memory_request_mib",
-            "memory_limit_mib", "position",
-        )  # fmt: skip
+            "name",
+            "cpu_request_millicores",
+            "cpu_limit_millicores",
+            "memory_request_mib",
+            "memory_limit_mib",
+            "position",
+        )
 
 
 @require_http_methods(["GET", "POST"])
@@ -97,10 +102,3 @@ def sizes(request: Request) -> HttpResponse:
         return redirect("dashboard:sizes")
     context = {"sizes": DynoSize.objects.all(), "form": form, "editing": instance}
     return page(request, "dashboard/sizes.html", context, status=400 if form.errors else 200)
-
-
-@require_GET
-@site_admin_view
-def fleet(request: Request) -> HttpResponse:
-    apps, dynos = fleet_problems()
-    return page(request, "dashboard/fleet.html", {"apps": apps, "dynos": dynos})

@@ -7,10 +7,27 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- define "paas.image" -}}{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}{{- end -}}
 {{- define "paas.secretName" -}}{{ .Values.existingSecret | default (include "paas.fullname" .) }}{{- end -}}
+{{- define "paas.installationId" -}}
+{{ required "installationId is required: a stable id of this installation, e.g. $(uuidgen | tr -d -)" .Values.installationId }}
+{{- end -}}
+{{- define "paas.namespaceAccess" -}}
+{{- $name := include "paas.fullname" . -}}
+{{- range $i, $c := list "worker" "web" "rendezvous" }}{{ if $i }},{{ end }}{{ $name }}-app-{{ $c }}={{ $.Release.Namespace }}/{{ $name }}-{{ $c }}{{ end -}}
+{{- end -}}
 {{- define "paas.env" -}}
 - {name: PAAS_ENV, value: production}
+- {name: INSTALLATION_ID, value: {{ include "paas.installationId" . | quote }}}
+- {name: NAMESPACE_ACCESS, value: {{ include "paas.namespaceAccess" . | quote }}}
+- name: POD_NAMESPACE
+  valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
 - {name: ALLOWED_HOSTS, value: {{ .Values.allowedHosts | quote }}}
 - {name: CSRF_TRUSTED_ORIGINS, value: {{ .Values.csrfTrustedOrigins | quote }}}
+{{- with .Values.apps.nodeSelector }}
+- {name: APP_NODE_SELECTOR, value: {{ . | quote }}}
+{{- end }}
+{{- with .Values.apps.tolerations }}
+- {name: APP_TOLERATIONS, value: {{ . | quote }}}
+{{- end }}
 {{- if .Values.rendezvous.enabled }}
 - {name: RENDEZVOUS_ENABLED, value: "true"}
 - {name: RENDEZVOUS_HOST, value: {{ required "rendezvous.host is required" .Values.rendezvous.host | quote }}}
@@ -20,4 +37,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - name: {{ $key }}
   valueFrom: {secretKeyRef: {name: {{ include "paas.secretName" $ }}, key: {{ $key }}}}
 {{- end }}
+{{- end -}}
+{{- define "paas.placement" -}}
+{{- $placement := dict -}}
+{{- with .Values.nodeSelector }}{{ $_ := set $placement "nodeSelector" . }}{{ end -}}
+{{- with .Values.tolerations }}{{ $_ := set $placement "tolerations" . }}{{ end -}}
+{{- with $placement }}{{ toYaml . }}{{ end -}}
 {{- end -}}
