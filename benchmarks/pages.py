@@ -187,7 +187,7 @@ def seed() -> User:
                         kind=Operation.Kind.DEPLOY,
                         status=Operation.Status.ROLLING_OUT,
                         created_by=user,
-                        applied={f"{app.name}-web": 3},
+                        applied={"web": 3},
                     )
                 )
             activities += [

@@ -131,7 +131,7 @@ def scale_latency(actor: User, team: Team) -> App:
     app = app_create(actor=actor, team=team, name="bench-scale")
     formation_update(actor=actor, app=app, changes=[ProcessChange("web", quantity=1)])
     release_deploy(actor=actor, app=app, image=IMAGE)
-    name, namespace = "bench-scale-web", app.namespace
+    name, namespace = "web", app.namespace
     wait(lambda: _exists(apps_api, name, namespace), 60, 0.05)
     # The baseline scales a Deployment of its own (not ours, so no drift for us to repair).
     baseline_name = "bench-baseline"

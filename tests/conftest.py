@@ -49,6 +49,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # The heroku CLI commands this run drives (tests/api/conftest.py), for scripts/cli-compat.
+    (ARTIFACTS / "cli-commands.jsonl").unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="session")
 def kube_api() -> client.ApiClient:
     from apps.kube.client import api_client

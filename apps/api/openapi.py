@@ -180,6 +180,22 @@ BODIES: dict[str, Any] = {
             "lines": {"type": "integer"},
         },
     },
+    "Feature": {
+        "type": "object",
+        "required": ["id", "name", "description", "enabled", "state"],
+        "properties": {
+            "id": STRING,
+            "name": STRING,
+            "description": STRING,
+            "enabled": {"type": "boolean"},
+            "state": STRING,
+        },
+    },
+    "FeatureUpdate": {
+        "type": "object",
+        "required": ["enabled"],
+        "properties": {"enabled": {"type": "boolean"}},
+    },
     "RegistryLoginSet": {
         "type": "object",
         "required": ["username", "password"],
@@ -258,6 +274,12 @@ OPERATIONS: dict[str, dict[str, tuple[str | None, Any, int]]] = {
     "/teams/{team}": {"get": (None, {"type": "object", "required": ["name", "role"]}, 200)},
     "/apps/{app}/addons": {"get": (None, {"type": "array", "maxItems": 0}, 200)},
     "/apps/{app}/domains": {"get": (None, {"type": "array", "maxItems": 0}, 200)},
+    "/apps/{app}/features": {"get": (None, _list("Feature"), 200)},
+    "/apps/{app}/features/{feature}": {
+        "get": (None, _ref("Feature"), 200),
+        "patch": ("FeatureUpdate", _ref("Feature"), 200),
+    },
+    "/account/features": {"get": (None, {"type": "array", "maxItems": 0}, 200)},
 }
 
 

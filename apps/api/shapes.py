@@ -81,7 +81,8 @@ def app(app: App, *, released_at: datetime | None = None) -> dict[str, Any]:
         "build_stack": _named("stack", "container"),
         "generation": _named("generation", "cedar"),
         "git_url": "",
-        "web_url": f"http://{app.name}.{domain}/" if domain else None,
+        # A string always: the CLI's apps:rename reads it; "" until the app has an address.
+        "web_url": f"http://{app.name}.{domain}/" if domain else "",
         "buildpack_provided_description": None,
         "repo_size": None,
         "slug_size": None,

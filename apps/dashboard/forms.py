@@ -98,6 +98,15 @@ class RegistryLoginForm(ServiceForm):
     )
 
 
+class RenameForm(ServiceForm):
+    name = forms.CharField(
+        max_length=30,
+        label="New name",
+        help_text="Its namespace and dynos stay; the old name stays reserved for them.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
 class DestroyForm(ServiceForm):
     confirm = forms.CharField(max_length=30, label="Type the app's name to confirm")
 

@@ -5,6 +5,7 @@ from django.urls import path
 from apps.dashboard.views import (
     access,
     activity,
+    app_settings,
     apps,
     config,
     fleet,
@@ -41,6 +42,10 @@ urlpatterns = [
     path("apps/<str:name>/logs/stream", logs.stream, name="log-stream"),
     path("apps/<str:name>/activity", activity.app_activity, name="app-activity"),
     path("apps/<str:name>/access", access.access, name="access"),
+    path("apps/<str:name>/settings", app_settings.settings, name="settings"),
+    path("apps/<str:name>/settings/rename", app_settings.rename, name="rename"),
+    path("apps/<str:name>/settings/maintenance", app_settings.maintenance, name="maintenance"),
+    path("apps/<str:name>/settings/features/<str:feature>", app_settings.feature, name="feature"),
     path("activity", activity.activity, name="activity"),
     path("teams", teams.teams, name="teams"),
     path("teams/<slug:team>", teams.team, name="team"),

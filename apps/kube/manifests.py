@@ -76,6 +76,10 @@ class AppSpec:
     rollout_timeout: int = PROGRESS_DEADLINE_SECONDS
     # Logins to the registries its images come from: (registry, username, password).
     registries: tuple[tuple[str, str, str], ...] = ()
+    # Features (apps/platform/features.py): new web dynos start before the old ones stop, and
+    # dynos get Heroku's runtime metadata in their environment.
+    preboot: bool = True
+    dyno_metadata: bool = False
 
 
 MAINTENANCE_LABEL = "paas.dev/maintenance"
@@ -91,16 +95,11 @@ def labels(spec: AppSpec, process: str | None = None) -> dict[str, str]:
     return owned | ({PROCESS_LABEL: process} if process else {})
 
 
-def config_secret_name(app: str) -> str:
-    return f"{app}-config"
-
-
-def registry_secret_name(app: str) -> str:
-    return f"{app}-registry"
-
-
-def deployment_name(app: str, process: str) -> str:
-    return f"{app}-{process}"
+# Names inside an app's namespace never carry the app's name, and selectors match its uid, so a
+# rename keeps every object: each process type's Deployment (and autoscaler) is named after it.
+CONFIG_SECRET = "config"
+REGISTRY_SECRET = "registry-logins"
+WEB_SERVICE = "web"
 
 
 def cpu(millicores: int) -> str:
@@ -159,7 +158,7 @@ def config_secret(spec: AppSpec) -> Manifest:
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": config_secret_name(spec.name),
+            "name": CONFIG_SECRET,
             "namespace": spec.namespace,
             "labels": labels(spec),
         },
@@ -183,7 +182,7 @@ def registry_secret(spec: AppSpec) -> Manifest:
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": registry_secret_name(spec.name),
+            "name": REGISTRY_SECRET,
             "namespace": spec.namespace,
             "labels": labels(spec),
         },
@@ -209,7 +208,7 @@ def _probe(check: HealthCheckSpec, failure_threshold: int) -> Manifest:
 
 
 def _container(spec: AppSpec, process: ProcessSpec) -> Manifest:
-    env = [
+    env: list[Manifest] = [
         {"name": "PAAS_APP", "value": spec.name},
         {"name": "PAAS_PROCESS_TYPE", "value": process.name},
         {"name": "PAAS_RELEASE_VERSION", "value": f"v{spec.release}"},
@@ -217,7 +216,7 @@ def _container(spec: AppSpec, process: ProcessSpec) -> Manifest:
     container: Manifest = {
         "name": process.name,
         "image": spec.image,
-        "envFrom": [{"secretRef": {"name": config_secret_name(spec.name)}}],
+        "envFrom": [{"secretRef": {"name": CONFIG_SECRET}}],
         "env": env,
         # A dyno that exits with an error leaves its last log lines as its status message.
         "terminationMessagePolicy": "FallbackToLogsOnError",
@@ -232,6 +231,17 @@ def _container(spec: AppSpec, process: ProcessSpec) -> Manifest:
             },
         },
     }
+    if spec.dyno_metadata:
+        env += [
+            {"name": "HEROKU_APP_ID", "value": spec.uid},
+            {"name": "HEROKU_APP_NAME", "value": spec.name},
+            # As the API server stores it, so the live object compares equal.
+            {
+                "name": "HEROKU_DYNO_ID",
+                "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.uid"}},
+            },
+            {"name": "HEROKU_RELEASE_VERSION", "value": f"v{spec.release}"},
+        ]
     if process.command:
         # As on Heroku, a Procfile command runs through a shell: $PORT, pipes and && work.
         container["command"] = ["/bin/sh", "-c", process.command]
@@ -264,23 +274,26 @@ def _pull_secrets(spec: AppSpec) -> Manifest:
     """imagePullSecrets when the app has registry logins; left out otherwise, as above."""
     if not spec.registries:
         return {}
-    return {"imagePullSecrets": [{"name": registry_secret_name(spec.name)}]}
+    return {"imagePullSecrets": [{"name": REGISTRY_SECRET}]}
 
 
 def deployment(spec: AppSpec, process: ProcessSpec) -> Manifest:
     annotations = {CONFIG_HASH: config_hash(spec.config)}
     if process.restarted_at:
         annotations[RESTARTED_AT] = process.restarted_at
-    selector = {APP_LABEL: spec.name, PROCESS_LABEL: process.name}
+    selector = {APP_UID_LABEL: spec.uid, PROCESS_LABEL: process.name}
+    strategy: Manifest = {
+        "type": "RollingUpdate",
+        "rollingUpdate": {
+            "maxSurge": int_or_percent(process.max_surge),
+            "maxUnavailable": int_or_percent(process.max_unavailable),
+        },
+    }
+    if process.name == "web" and not spec.preboot:
+        strategy = {"type": "Recreate"}  # Heroku without preboot: the old dynos stop first
     body: Manifest = {
         "selector": {"matchLabels": selector},
-        "strategy": {
-            "type": "RollingUpdate",
-            "rollingUpdate": {
-                "maxSurge": int_or_percent(process.max_surge),
-                "maxUnavailable": int_or_percent(process.max_unavailable),
-            },
-        },
+        "strategy": strategy,
         "progressDeadlineSeconds": spec.rollout_timeout,
         "revisionHistoryLimit": 5,
         "template": {
@@ -304,7 +317,7 @@ def deployment(spec: AppSpec, process: ProcessSpec) -> Manifest:
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {
-            "name": deployment_name(spec.name, process.name),
+            "name": process.name,
             "namespace": spec.namespace,
             "labels": labels(spec, process.name),
         },
@@ -316,9 +329,13 @@ def web_service(spec: AppSpec) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": spec.name, "namespace": spec.namespace, "labels": labels(spec, "web")},
+        "metadata": {
+            "name": WEB_SERVICE,
+            "namespace": spec.namespace,
+            "labels": labels(spec, "web"),
+        },
         "spec": {
-            "selector": {APP_LABEL: spec.name, PROCESS_LABEL: "web"}
+            "selector": {APP_UID_LABEL: spec.uid, PROCESS_LABEL: "web"}
             | ({MAINTENANCE_LABEL: "on"} if spec.maintenance else {}),
             "ports": [{"name": "http", "port": 80, "targetPort": WEB_PORT}],
         },
@@ -328,7 +345,7 @@ def web_service(spec: AppSpec) -> Manifest:
 def autoscaler(spec: AppSpec, process: ProcessSpec) -> Manifest:
     assert process.autoscale is not None
     minimum, maximum, cpu_percent = process.autoscale
-    name = deployment_name(spec.name, process.name)
+    name = process.name
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -356,8 +373,7 @@ def autoscaler(spec: AppSpec, process: ProcessSpec) -> Manifest:
 
 def secret_names(spec: AppSpec) -> list[str]:
     """The Secrets desired_objects gives the app, by name, without building them."""
-    names = [config_secret_name(spec.name)]
-    return [*names, registry_secret_name(spec.name)] if spec.registries else names
+    return [CONFIG_SECRET, REGISTRY_SECRET] if spec.registries else [CONFIG_SECRET]
 
 
 def desired_objects(spec: AppSpec) -> list[Manifest]:

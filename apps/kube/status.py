@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from apps.kube.manifests import PROCESS_LABEL, RELEASE_LABEL
-
-Manifest = dict[str, Any]
+from apps.kube.manifests import PROCESS_LABEL, RELEASE_LABEL, Manifest
 
 
 @dataclass(frozen=True)

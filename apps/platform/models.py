@@ -82,6 +82,8 @@ class App(models.Model):
     # without reading the cluster first, and an unchanged app costs no request.
     applied = models.JSONField(default=dict, blank=True, editable=False)
     maintenance = models.BooleanField(default=False)
+    # Features switched away from their default, as name -> enabled (apps/platform/features.py).
+    features = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

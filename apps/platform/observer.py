@@ -17,7 +17,7 @@ from typing import Any
 from django.db import IntegrityError, close_old_connections, connection
 
 from apps.kube.adapter import KINDS, POD, Cluster, Expired, Kind
-from apps.kube.manifests import APP_UID_LABEL
+from apps.kube.manifests import APP_UID_LABEL, Manifest
 from apps.platform.models import App
 from apps.platform.observed import (
     forget_pods,
@@ -29,7 +29,6 @@ from apps.platform.observed import (
 )
 
 log = logging.getLogger(__name__)
-Manifest = dict[str, Any]
 WATCH_SECONDS = 240
 MAX_BACKOFF = 30
 STOP_SECONDS = 5

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import re
 from datetime import datetime
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,11 +15,12 @@ from django.db import transaction
 from apps.kube.adapter import Cluster, ClusterError
 from apps.kube.manifests import (
     APP_UID_LABEL,
+    CONFIG_SECRET,
     MAINTENANCE_LABEL,
     PROCESS_LABEL,
     RELEASE_LABEL,
     RESTARTED_AT,
-    config_secret_name,
+    Manifest,
 )
 from apps.platform import tasks
 from apps.platform.installation import cluster
@@ -39,8 +39,6 @@ from apps.platform.models import (
 )
 from apps.platform.services import DEFAULT_SIZE, User, _operation, _user
 from apps.platform.validators import validate_app_name
-
-Manifest = dict[str, Any]
 
 
 def _millicores(value: str) -> int:
@@ -124,6 +122,19 @@ def _live(kube: Cluster, orphan: Orphan) -> dict[str, list[Manifest]]:
 
 
 @transaction.atomic
+def _config_secret(live: dict[str, list[Manifest]]) -> str:
+    """The Secret the dynos take their config from, as their containers name it (older versions
+    named it after the app)."""
+    names = {
+        source["secretRef"]["name"]
+        for deployment in live["Deployment"]
+        for container in deployment["spec"]["template"]["spec"]["containers"]
+        for source in container.get("envFrom", [])
+        if "secretRef" in source
+    }
+    return min(names, default=CONFIG_SECRET)
+
+
 def orphan_adopt(*, actor: User, orphan: Orphan, team: Team) -> App:
     """Takes the orphan back under management in `team`, with records rebuilt from its objects:
     each Deployment a process type (command, quantity, size, health check, autoscaling), its
@@ -143,7 +154,7 @@ def orphan_adopt(*, actor: User, orphan: Orphan, team: Team) -> App:
     kube = cluster()
     try:
         live = _live(kube, orphan)
-        secret = kube.read("Secret", orphan.namespace, config_secret_name(name))
+        secret = kube.read("Secret", orphan.namespace, _config_secret(live))
     except ClusterError as exc:
         raise ValidationError(f"The cluster could not be read: {exc}", code="cluster") from exc
     app = App.objects.create(

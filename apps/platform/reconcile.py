@@ -24,6 +24,7 @@ from apps.kube.manifests import (
     ONE_OFF,
     PROCESS_LABEL,
     AppSpec,
+    Manifest,
     ProcessSpec,
     RunSpec,
     desired_objects,
@@ -33,7 +34,6 @@ from apps.platform.locks import APP_LOCK_SPACE, app_unlock
 from apps.platform.models import Activity, App, DynoSize, Operation, Tombstone
 from apps.platform.selectors import SPEC_COLUMNS, spec_from_row
 
-Manifest = dict[str, Any]
 HANDOVER_MANAGER = "paas-handover"
 
 

@@ -16,7 +16,6 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -24,7 +23,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from apps.kube.adapter import KINDS, Cluster, ClusterError
-from apps.kube.manifests import APP_LABEL, APP_UID_LABEL, AppSpec, secret_names
+from apps.kube.manifests import APP_LABEL, APP_UID_LABEL, AppSpec, Manifest, secret_names
 from apps.platform.installation import installation
 from apps.platform.models import (
     Activity,
@@ -40,7 +39,6 @@ from apps.platform.reconcile import plan, reconcile_app
 from apps.platform.selectors import app_specs
 
 log = logging.getLogger(__name__)
-Manifest = dict[str, Any]
 CONCURRENCY = 8
 # Secrets are never listed across the cluster (the platform may not read Secrets outside its
 # namespaces): each cycle reads this many apps' Secrets, in turn, so every app's is compared.

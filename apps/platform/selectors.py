@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connection, models
 
 from apps.kube.manifests import AppSpec, HealthCheckSpec, ProcessSpec
+from apps.platform import features
 from apps.platform.installation import installation_id
 from apps.platform.models import (
     App,
@@ -111,6 +112,8 @@ def spec_from_row(
         ),
         rollout_timeout=settings.ROLLOUT_TIMEOUT_SECONDS,
         registries=tuple(sorted((r, u, p) for r, (u, p) in _by_registry(logins).items())),
+        preboot=features.enabled(app.features, features.PREBOOT),
+        dyno_metadata=features.enabled(app.features, features.DYNO_METADATA),
     )
 
 

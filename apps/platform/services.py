@@ -11,11 +11,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.kube.adapter import NotOurs, TemporaryError
-from apps.platform import tasks
+from apps.platform import features, tasks
+from apps.platform.features import find_feature
 from apps.platform.installation import cluster
 from apps.platform.models import (
     Activity,
@@ -108,8 +109,13 @@ def _free_namespace(name: str, app_uid: str) -> str:
             f"The name {name} would place the app in the reserved namespace {namespace}.",
             code="reserved_namespace",
         )
-    if App.objects.filter(namespace=namespace).exists():
-        raise ValidationError(f"The name {name} is already taken.", code="app_name_taken")
+    holder = App.objects.filter(namespace=namespace).first()
+    if holder is not None:
+        raise ValidationError(
+            f"The name {name} is taken: app {holder.name} was renamed from it and keeps its "
+            f"namespace {namespace}.",
+            code="app_name_taken",
+        )
     try:
         cluster().claim_namespace(namespace, app_uid)
     except NotOurs as exc:
@@ -284,6 +290,42 @@ def app_maintenance(*, actor: User, app: App, enabled: bool) -> Operation | None
 
 
 @transaction.atomic
+def app_rename(*, actor: User, app: App, name: str) -> Operation | None:
+    """A new name for the app. Its namespace and objects stay: their names never carry the app's
+    name (the namespace's is recorded), so only labels and PAAS_APP change, by a rolling update."""
+    app = _locked(app)
+    if name == app.name:
+        return None
+    validate_app_name(name)
+    if App.objects.filter(name=name).exists():
+        raise ValidationError(f"The name {name} is already taken.", code="app_name_taken")
+    old = app.name
+    try:
+        with transaction.atomic():
+            App.objects.filter(pk=app.pk).update(name=name)
+    except IntegrityError:  # taken by a rename or create that committed since the check
+        raise ValidationError(f"The name {name} is already taken.", code="app_name_taken") from None
+    app.name = name
+    _record(app, actor, "app.rename", {"name": old}, {"name": name})
+    return _operation(app, actor, Operation.Kind.SETTINGS, target="name")
+
+
+@transaction.atomic
+def feature_set(*, actor: User, app: App, name: str, enable: bool) -> Operation | None:
+    """Switches one of the app's features; the reconciler carries it to the app's objects."""
+    feature = find_feature(name)
+    app = _locked(app)
+    if features.enabled(app.features, name) == enable:
+        return None
+    changed = {k: v for k, v in app.features.items() if k != name}
+    if enable != feature.default:
+        changed[name] = enable
+    App.objects.filter(pk=app.pk).update(features=changed)
+    _record(app, actor, "app.feature", {name: not enable}, {name: enable})
+    return _operation(app, actor, Operation.Kind.SETTINGS, target=f"feature:{name}")
+
+
+@transaction.atomic
 def app_destroy(*, actor: User, app: App) -> None:
     """Removes the app at once, as on Heroku; its namespace is deleted after the commit, and the
     resync deletes it too if that task is lost: its tombstone is kept until the namespace is
@@ -447,7 +489,7 @@ def dyno_run(
     taken = set(Dyno.objects.filter(app=app, process_type="run").values_list("number", flat=True))
     number = next(n for n in (secrets.randbelow(9000) + 1000 for _ in range(100)) if n not in taken)
     run = {
-        "name": f"{app.name}-run-{number}",
+        "name": f"run-{number}",  # the namespace is the app's
         "number": number,
         "command": command,
         "size": chosen.name,

@@ -12,6 +12,7 @@ Tests that use it need `@pytest.mark.django_db(transaction=True)`, as the live s
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import shutil
@@ -38,6 +39,7 @@ from tests.conftest import ARTIFACTS, ROOT, env_on_test_database, stop_process
 from tests.helpers import wait_until
 
 LOG = ARTIFACTS / "heroku-cli.log"
+COMMANDS = ARTIFACTS / "cli-commands.jsonl"
 # Bearer auth is sent only to these exact hostnames (see shared/heroku/CLI_WIRE.md, section 1).
 LOCAL_HOSTS = ("localhost", "127.0.0.1")
 TRAP_ANSWER = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -154,9 +156,11 @@ class HerokuCLI:
         timeout: float = 60,
         check: bool = True,
         env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Runs `heroku ARGS...`; with a token, as HEROKU_API_KEY. `env` adds or overrides
-        variables. Standard input is `input`, or empty, so the CLI never waits for a person.
+        variables; `cwd` is where it runs (a git checkout), its home otherwise. Standard input
+        is `input`, or empty, so the CLI never waits for a person.
         With `check`, a non-zero exit fails the test; a time-out always does."""
         command = [self.executable, *args]
         run_env = (
@@ -166,7 +170,7 @@ class HerokuCLI:
         process = subprocess.Popen(
             command,
             env=run_env,
-            cwd=self.home,
+            cwd=cwd or self.home,
             text=True,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -187,6 +191,8 @@ class HerokuCLI:
         result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         shown = shlex.join(["heroku", *args])
         report = self._log(shown, result, seconds, timed_out, run_env)
+        with COMMANDS.open("a") as log:  # what scripts/cli-compat builds the README's table from
+            log.write(json.dumps({"argv": list(args), "exit": result.returncode}) + "\n")
         if timed_out:
             pytest.fail(f"`{shown}` did not finish within {timeout:g}s\n{report}", pytrace=False)
         if check and result.returncode != 0:

@@ -90,6 +90,16 @@ API = [
         _row(401, 403, 403, 200, 404, 200),
     ),
     ("GET", "/teams/acme/features", None, _row(401, 200, 200, 200, 404, 200)),
+    ("GET", "/apps/billing/features", None, _row(401, 200, 200, 200, 404, 200)),
+    ("GET", "/apps/billing/features/preboot", None, _row(401, 200, 200, 200, 404, 200)),
+    (
+        "PATCH",
+        "/apps/billing/features/preboot",
+        {"enabled": False},
+        _row(401, 403, 403, 200, 404, 200),
+    ),
+    ("PATCH", "/apps/billing", {"name": "billing-2"}, _row(401, 403, 403, 200, 404, 200)),
+    ("GET", "/account/features", None, _row(401, 200, 200, 200, 200, 200)),
 ]
 
 # Pages: anonymous users are sent to sign in (302); writes redirect (302) when they succeed.
@@ -141,6 +151,25 @@ PAGES = [
         _row(302, 403, 403, 302, 404, 302),
     ),
     ("POST", "/apps/billing/destroy", {"confirm": "billing"}, _row(302, 403, 403, 302, 404, 302)),
+    ("GET", "/apps/billing/settings", None, _row(302, 200, 200, 200, 404, 200)),
+    (
+        "POST",
+        "/apps/billing/settings/rename",
+        {"name": "billing-2"},
+        _row(302, 403, 403, 302, 404, 302),
+    ),
+    (
+        "POST",
+        "/apps/billing/settings/maintenance",
+        {"maintenance": "on"},
+        _row(302, 403, 403, 302, 404, 302),
+    ),
+    (
+        "POST",
+        "/apps/billing/settings/features/preboot",
+        {"enabled": "off"},
+        _row(302, 403, 403, 302, 404, 302),
+    ),
     ("GET", "/teams", None, _row(302, 200, 200, 200, 200, 200)),
     ("GET", "/teams/acme", None, _row(302, 200, 200, 200, 404, 200)),
     (

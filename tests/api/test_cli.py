@@ -22,9 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def deployment(kube_api: client.ApiClient, app: App, process: str) -> Any:
-    return client.AppsV1Api(kube_api).read_namespaced_deployment(
-        f"{app.name}-{process}", app.namespace
-    )
+    return client.AppsV1Api(kube_api).read_namespaced_deployment(process, app.namespace)
 
 
 def ready(kube_api: client.ApiClient, app: App, process: str = "web") -> int:
@@ -159,7 +157,7 @@ def test_config_releases_and_rollback(heroku, token, deployed, kube_api, celery_
     assert ", v3" in set_.stderr + set_.stdout
     shown = heroku("config", "-a", name, token=token).stdout
     assert "GREETING: hello world" in shown
-    secret = f"{name}-config"
+    secret = "config"
 
     def secret_keys() -> set[str]:
         try:
@@ -194,7 +192,7 @@ def test_access_and_maintenance(heroku, token, deployed, kube_api, celery_worker
     def selector() -> dict[str, str]:
         try:
             service: Any = client.CoreV1Api(kube_api).read_namespaced_service(
-                name, deployed.namespace
+                "web", deployed.namespace
             )
         except client.ApiException:
             return {}
@@ -263,7 +261,7 @@ def test_run_detached_starts_a_one_off_dyno(
     output = started.stderr + started.stdout
     assert f"Running rake db:migrate on {name}... done, run." in output, output
     dyno = output.split("done, ")[1].split()[0]
-    pod_name = f"{name}-run-{dyno.split('.')[1]}"
+    pod_name = f"run-{dyno.split('.')[1]}"
 
     def pod() -> Any:
         try:

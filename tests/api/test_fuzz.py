@@ -41,6 +41,7 @@ PATH_VALUES = {
     "team": st.sampled_from(["acme", "globex", "nope"]) | st.text(max_size=40),
     "registry": st.sampled_from(["ghcr.io", "registry.example.com:5000", "nope", "a" * 300])
     | st.text(max_size=40),
+    "feature": st.sampled_from(["preboot", "runtime-dyno-metadata", "nope"]) | st.text(max_size=40),
 }
 
 

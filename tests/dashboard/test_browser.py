@@ -124,7 +124,7 @@ def test_the_main_journey(
     screenshot(page, "config")
     page.get_by_role("navigation", name="App").get_by_role("link", name="Overview").click()
     expect(up_dynos(page, release=3)).to_have_count(3, timeout=CLUSTER_TIMEOUT)
-    secret: Any = client.CoreV1Api(kube_api).read_namespaced_secret(f"{name}-config", app.namespace)
+    secret: Any = client.CoreV1Api(kube_api).read_namespaced_secret("config", app.namespace)
     assert set(secret.data) == {"GREETING"}
 
     # Roll back to v2: the config var goes, as a new release v4.
@@ -140,11 +140,7 @@ def test_the_main_journey(
     expect(page.get_by_text("Rolled back to v2 as v4.")).to_be_visible()
     expect(up_dynos(page, release=4)).to_have_count(3, timeout=CLUSTER_TIMEOUT)
     wait_until(
-        lambda: (
-            not client.CoreV1Api(kube_api)
-            .read_namespaced_secret(f"{name}-config", app.namespace)
-            .data
-        ),
+        lambda: not client.CoreV1Api(kube_api).read_namespaced_secret("config", app.namespace).data,
         what="the rolled-back config to reach the cluster",
     )
 

@@ -143,20 +143,18 @@ def test_the_worker_does_the_platforms_work_and_nothing_outside_it(
     formation_update(actor=alice, app=app, changes=[ProcessChange("web", quantity=3)])
     reconcile_app(app.pk, kube=worker)
     client.AppsV1Api(kube_api).patch_namespaced_deployment_scale(
-        f"{app.name}-web", app.namespace, {"spec": {"replicas": 9}}
+        "web", app.namespace, {"spec": {"replicas": 9}}
     )
     report = resync(worker)
 
     assert not Operation.objects.filter(app=app, status=Operation.Status.FAILED).exists()
     assert app.name in report.reconciled
-    scale = client.AppsV1Api(kube_api).read_namespaced_deployment_scale(
-        f"{app.name}-web", app.namespace
-    )
+    scale = client.AppsV1Api(kube_api).read_namespaced_deployment_scale("web", app.namespace)
     assert scale.spec.replicas == 3
     bindings = client.RbacAuthorizationV1Api(kube_api).list_namespaced_role_binding(app.namespace)
     assert {b.metadata.name for b in bindings.items} == set(roles)
     # The secret a resync audits is readable in the app's namespace, and nowhere else.
-    assert worker.read("Secret", app.namespace, f"{app.name}-config") is not None
+    assert worker.read("Secret", app.namespace, "config") is not None
     core = client.CoreV1Api(chart.api("worker"))
     refused(lambda: core.list_namespaced_secret("kube-system"))
     refused(lambda: core.read_namespaced_secret("anything", "kube-system"))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from apps.kube import manifests as m
+from apps.kube.diff import key
 from apps.kube.manifests import AppSpec, HealthCheckSpec, ProcessSpec
 
 
@@ -25,10 +26,13 @@ def process(name: str = "web", **overrides: Any) -> ProcessSpec:
     return ProcessSpec(**(values | overrides))
 
 
+UID = "0b7c9a4e-1111-2222-3333-444455556666"
+
+
 def app(*processes: ProcessSpec, **overrides: Any) -> AppSpec:
     values: dict[str, Any] = {
         "name": "shop",
-        "uid": "0b7c9a4e-1111-2222-3333-444455556666",
+        "uid": UID,
         "namespace": "paas-shop",
         "release": 7,
         "image": "registry.local/shop@sha256:abc",
@@ -130,10 +134,10 @@ def test_an_app_with_web_and_worker_gets_deployments_and_one_service_namespace_f
     objects = m.desired_objects(app(process("web"), process("worker")))
     assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
         ("Namespace", "paas-shop"),
-        ("Secret", "shop-config"),
-        ("Deployment", "shop-web"),
-        ("Deployment", "shop-worker"),
-        ("Service", "shop"),
+        ("Secret", "config"),
+        ("Deployment", "web"),
+        ("Deployment", "worker"),
+        ("Service", "web"),
     ]
 
 
@@ -148,10 +152,10 @@ def test_an_autoscaled_process_gets_an_hpa_and_no_replicas():
     worker = process("worker", quantity=3)
     objects = m.desired_objects(app(web, worker))
     deployments = {d["metadata"]["name"]: d for d in by_kind(objects, "Deployment")}
-    assert "replicas" not in deployments["shop-web"]["spec"]
-    assert deployments["shop-worker"]["spec"]["replicas"] == 3
+    assert "replicas" not in deployments["web"]["spec"]
+    assert deployments["worker"]["spec"]["replicas"] == 3
     hpas = by_kind(objects, "HorizontalPodAutoscaler")
-    assert [h["metadata"]["name"] for h in hpas] == ["shop-web"]
+    assert [h["metadata"]["name"] for h in hpas] == ["web"]
 
 
 def test_every_object_carries_the_ownership_labels():
@@ -202,7 +206,7 @@ def test_deployment_env_names_the_app_process_and_release():
         "PAAS_PROCESS_TYPE": "worker",
         "PAAS_RELEASE_VERSION": "v7",
     }
-    assert container(worker)["envFrom"] == [{"secretRef": {"name": "shop-config"}}]
+    assert container(worker)["envFrom"] == [{"secretRef": {"name": "config"}}]
 
 
 def test_deployment_container_resources_use_canonical_quantities():
@@ -233,10 +237,11 @@ def test_deployment_identity_selector_and_template_labels():
     spec = app(process("worker"))
     d = m.deployment(spec, process("worker"))
     assert d["apiVersion"] == "apps/v1"
-    assert d["metadata"]["name"] == "shop-worker"
+    assert d["metadata"]["name"] == "worker"
     assert d["metadata"]["labels"][m.PROCESS_LABEL] == "worker"
     selector = d["spec"]["selector"]["matchLabels"]
-    assert selector == {"paas.dev/app": "shop", "paas.dev/process-type": "worker"}
+    # The app's uid, never its name: a rename keeps the Deployment (its selector is immutable).
+    assert selector == {"paas.dev/app-uid": UID, "paas.dev/process-type": "worker"}
     template_labels = d["spec"]["template"]["metadata"]["labels"]
     assert selector.items() <= template_labels.items()
     assert template_labels[m.RELEASE_LABEL] == "7"
@@ -328,10 +333,10 @@ def test_command_healthcheck_runs_through_a_shell():
 def test_web_service_routes_port_80_to_the_web_dynos():
     service = m.web_service(app(process("web")))
     assert service["apiVersion"] == "v1"
-    assert service["metadata"]["name"] == "shop"
+    assert service["metadata"]["name"] == "web"
     assert service["metadata"]["labels"][m.PROCESS_LABEL] == "web"
     assert service["spec"] == {
-        "selector": {"paas.dev/app": "shop", "paas.dev/process-type": "web"},
+        "selector": {"paas.dev/app-uid": UID, "paas.dev/process-type": "web"},
         "ports": [{"name": "http", "port": 80, "targetPort": 5000}],
     }
 
@@ -347,11 +352,11 @@ def test_autoscaler_targets_the_deployment_with_bounds_and_cpu_target():
     web = process("web", autoscale=(2, 8, 65))
     hpa = m.autoscaler(app(web), web)
     assert hpa["apiVersion"] == "autoscaling/v2"
-    assert hpa["metadata"]["name"] == "shop-web"
+    assert hpa["metadata"]["name"] == "web"
     assert hpa["spec"]["scaleTargetRef"] == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "name": "shop-web",
+        "name": "web",
     }
     assert hpa["spec"]["minReplicas"] == 2
     assert hpa["spec"]["maxReplicas"] == 8
@@ -373,7 +378,7 @@ def test_autoscaler_refuses_a_process_without_autoscaling():
 
 def test_config_secret_holds_base64_values_sorted_by_key():
     secret = m.config_secret(app(config={"ZED": "last", "API_KEY": "s3cr=t", "EMPTY": ""}))
-    assert secret["metadata"]["name"] == "shop-config"
+    assert secret["metadata"]["name"] == "config"
     assert secret["type"] == "Opaque"
     assert list(secret["data"]) == ["API_KEY", "EMPTY", "ZED"]
     decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
@@ -410,7 +415,7 @@ def test_placement_goes_on_every_pod_template_and_is_absent_when_unset():
             ("spot", "Exists", "", "NoExecute"),
         ),
     )
-    run = m.RunSpec(name="shop-run-1", number=1, command="bash", process=process("run"))
+    run = m.RunSpec(name="run-1", number=1, command="bash", process=process("run"))
     pods = [d["spec"]["template"]["spec"] for d in by_kind(m.desired_objects(placed), "Deployment")]
     pods.append(m.one_off_pod(placed, run)["spec"])
     for pod in pods:
@@ -433,7 +438,7 @@ def test_registry_logins_become_one_dockerconfigjson_secret_that_every_pod_names
     objects = m.desired_objects(private)
     (secret,) = [s for s in by_kind(objects, "Secret") if s["type"] != "Opaque"]
     assert secret["type"] == "kubernetes.io/dockerconfigjson"
-    assert secret["metadata"]["name"] == "shop-registry"
+    assert secret["metadata"]["name"] == "registry-logins"
     assert secret["metadata"]["labels"][m.APP_UID_LABEL] == private.uid
     config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
     assert config == {
@@ -446,16 +451,16 @@ def test_registry_logins_become_one_dockerconfigjson_secret_that_every_pod_names
             },
         }
     }
-    run = m.RunSpec(name="shop-run-1", number=1, command="bash", process=process("run"))
+    run = m.RunSpec(name="run-1", number=1, command="bash", process=process("run"))
     pods = [d["spec"]["template"]["spec"] for d in by_kind(objects, "Deployment")]
     pods.append(m.one_off_pod(private, run)["spec"])
     for pod in pods:
-        assert pod["imagePullSecrets"] == [{"name": "shop-registry"}]
+        assert pod["imagePullSecrets"] == [{"name": "registry-logins"}]
 
 
 def test_an_app_without_registry_logins_has_no_registry_secret_and_no_pull_secrets():
     objects = m.desired_objects(app(process("web")))
-    assert [s["metadata"]["name"] for s in by_kind(objects, "Secret")] == ["shop-config"]
+    assert [s["metadata"]["name"] for s in by_kind(objects, "Secret")] == ["config"]
     assert "imagePullSecrets" not in by_kind(objects, "Deployment")[0]["spec"]["template"]["spec"]
 
 
@@ -464,3 +469,42 @@ def test_secret_names_are_the_names_of_the_secrets_desired_objects_makes(registr
     spec = app(process("web"), registries=registries)
     made = [s["metadata"]["name"] for s in by_kind(m.desired_objects(spec), "Secret")]
     assert m.secret_names(spec) == made
+
+
+# Features and renames.
+
+
+def test_without_preboot_the_old_web_dynos_stop_first_and_other_types_still_roll():
+    spec = app(process("web"), process("worker"), preboot=False)
+    assert m.deployment(spec, process("web"))["spec"]["strategy"] == {"type": "Recreate"}
+    rolling = m.deployment(spec, process("worker"))["spec"]["strategy"]
+    assert rolling["type"] == "RollingUpdate"
+    with_preboot = m.deployment(app(process("web")), process("web"))["spec"]["strategy"]
+    assert with_preboot["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": 0}
+
+
+def test_runtime_dyno_metadata_gives_every_dyno_herokus_variables():
+    spec = app(process("web"), dyno_metadata=True)
+    env = {e["name"]: e for e in container(m.deployment(spec, process("web")))["env"]}
+    assert env["HEROKU_APP_NAME"]["value"] == "shop"
+    assert env["HEROKU_APP_ID"]["value"] == UID
+    assert env["HEROKU_RELEASE_VERSION"]["value"] == "v7"
+    assert env["HEROKU_DYNO_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.uid"
+    run = m.RunSpec(name="run-1", number=1, command="bash", process=process("run"))
+    one_off = m.one_off_pod(spec, run)["spec"]["containers"][0]["env"]
+    assert "HEROKU_DYNO_ID" in {e["name"] for e in one_off}
+    plain = container(m.deployment(app(process("web")), process("web")))["env"]
+    assert not any(e["name"].startswith("HEROKU_") for e in plain)
+
+
+def test_a_renamed_app_keeps_the_name_of_every_object():
+    before = app(process("web"), process("worker"), registries=(("r.example", "u", "p"),))
+    after = app(
+        process("web"), process("worker"), registries=(("r.example", "u", "p"),), name="till"
+    )
+    assert [key(o) for o in m.desired_objects(before)] == [
+        m.key(o) for o in m.desired_objects(after)
+    ]
+    for process_name in ("web", "worker"):
+        old, new = (m.deployment(s, process(process_name)) for s in (before, after))
+        assert old["spec"]["selector"] == new["spec"]["selector"]

@@ -27,7 +27,7 @@ def deployment(
     if replicas is not None:
         spec["replicas"] = replicas
     return {
-        "metadata": {"name": "shop-web", "generation": generation},
+        "metadata": {"name": "web", "generation": generation},
         "spec": spec,
         "status": {
             "observedGeneration": observed,

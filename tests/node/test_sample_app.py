@@ -62,7 +62,7 @@ def test_it_answers_from_this_machine_and_by_service_name_then_rolls_and_rolls_b
 
     # From inside the cluster: a dyno calls its app's Service by name, through CoreDNS and
     # kube-proxy, once the Service's endpoints list the Ready dyno (they follow within moments).
-    service = f"http://{app.name}.{app.namespace}.svc.cluster.local/"
+    service = f"http://web.{app.namespace}.svc.cluster.local/"
     script = (
         "import urllib.request as u\n"
         f"try: print(u.urlopen({service!r}, timeout=5).read().decode())\n"

@@ -160,8 +160,8 @@ def test_two_installations_on_one_cluster_never_touch_each_other(
         release_deploy(actor=alice, app=mine, image=IMAGE)
         theirs, their_namespace = other.run(CREATE_APP % IMAGE)
         for namespace, name in (
-            (mine.namespace, f"{mine.name}-web"),
-            (their_namespace, f"{theirs}-web"),
+            (mine.namespace, "web"),
+            (their_namespace, "web"),
         ):
             wait_until(
                 lambda n=namespace, d=name: replicas(kube_api, n, d) == 2,
@@ -171,10 +171,10 @@ def test_two_installations_on_one_cluster_never_touch_each_other(
 
         # A hand-made scale of their app is repaired by them alone.
         client.AppsV1Api(kube_api).patch_namespaced_deployment_scale(
-            f"{theirs}-web", their_namespace, {"spec": {"replicas": 5}}
+            "web", their_namespace, {"spec": {"replicas": 5}}
         )
         wait_until(
-            lambda: replicas(kube_api, their_namespace, f"{theirs}-web") == 2,
+            lambda: replicas(kube_api, their_namespace, "web") == 2,
             timeout=30,
             what="the other installation to repair its app",
         )
@@ -216,7 +216,7 @@ def test_an_empty_database_deletes_nothing_and_adopts_or_deletes_on_request(
             apps.append(app)
         for app in apps:
             wait_until(
-                lambda a=app: replicas(kube_api, a.namespace, f"{a.name}-web") == 1,
+                lambda a=app: replicas(kube_api, a.namespace, "web") == 1,
                 timeout=60,
                 what=f"{app.name} to converge",
             )
@@ -259,4 +259,4 @@ def test_an_empty_database_deletes_nothing_and_adopts_or_deletes_on_request(
     )
     time.sleep(2 * RESYNC)
     assert alive(kube_api, adopted.namespace)
-    assert replicas(kube_api, adopted.namespace, f"{adopted.name}-web") == 1
+    assert replicas(kube_api, adopted.namespace, "web") == 1

@@ -67,7 +67,7 @@ def test_objects_of_an_app_gone_from_the_records_do_not_stop_the_watch(
         App.objects.filter(pk=gone.pk).delete()  # the watcher still knows it
         # Its pods and Deployment change on: a hand-made scale, whose new pod reports first.
         client.AppsV1Api(kube_api).patch_namespaced_deployment_scale(
-            f"{gone.name}-web", gone.namespace, {"spec": {"replicas": 3}}
+            "web", gone.namespace, {"spec": {"replicas": 3}}
         )
         wait_until(
             lambda: len(client.CoreV1Api(kube_api).list_namespaced_pod(gone.namespace).items) == 4,

@@ -273,16 +273,14 @@ def test_one_apps_failure_never_costs_the_others_their_cycle(make, kube, kube_ap
     # A record the manifests cannot be built from: a config value that is not text.
     Release.objects.filter(app=broken).update(config={"BROKEN": 1})
     client.AppsV1Api(kube_api).patch_namespaced_deployment_scale(
-        f"{drifted.name}-web", drifted.namespace, {"spec": {"replicas": 5}}
+        "web", drifted.namespace, {"spec": {"replicas": 5}}
     )
 
     report = resync(kube)
 
     assert broken.name in report.failed
     assert drifted.name in report.reconciled
-    scale = client.AppsV1Api(kube_api).read_namespaced_deployment_scale(
-        f"{drifted.name}-web", drifted.namespace
-    )
+    scale = client.AppsV1Api(kube_api).read_namespaced_deployment_scale("web", drifted.namespace)
     assert scale.spec.replicas == 2
 
 
@@ -302,14 +300,14 @@ def test_lists_come_in_pages_and_miss_nothing(make, kube, monkeypatch):
 def test_a_hand_edited_secret_is_repaired_when_its_turn_comes(make, kube, kube_api, monkeypatch):
     app = make()
     client.CoreV1Api(kube_api).patch_namespaced_secret(
-        f"{app.name}-config", app.namespace, {"data": {"INJECTED": "eA=="}}
+        "config", app.namespace, {"data": {"INJECTED": "eA=="}}
     )
     monkeypatch.setattr(cycle, "SECRET_AUDIT_PER_CYCLE", 10_000)  # every app's turn at once
 
     report = resync(kube)
 
     assert app.name in report.reconciled
-    secret = client.CoreV1Api(kube_api).read_namespaced_secret(f"{app.name}-config", app.namespace)
+    secret = client.CoreV1Api(kube_api).read_namespaced_secret("config", app.namespace)
     assert "INJECTED" not in (secret.data or {})
 
 
@@ -323,9 +321,9 @@ def test_an_apps_registry_secret_is_audited_with_its_config_and_left_alone_when_
 
     assert app.name not in resync(kube).reconciled  # both Secrets read, both as wanted
 
-    client.CoreV1Api(kube_api).delete_namespaced_secret(f"{app.name}-registry", app.namespace)
+    client.CoreV1Api(kube_api).delete_namespaced_secret("registry-logins", app.namespace)
     assert app.name in resync(kube).reconciled
-    assert client.CoreV1Api(kube_api).read_namespaced_secret(f"{app.name}-registry", app.namespace)
+    assert client.CoreV1Api(kube_api).read_namespaced_secret("registry-logins", app.namespace)
 
 
 def test_a_change_reconciled_while_the_resync_lists_is_not_taken_for_drift(

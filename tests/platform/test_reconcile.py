@@ -82,17 +82,17 @@ def test_reconcile_creates_exactly_the_expected_objects(shop, kube):
     }
     assert objects == {
         ("Namespace", shop.namespace),
-        ("Secret", f"{shop.name}-config"),
-        ("Service", shop.name),
-        ("Deployment", f"{shop.name}-web"),
-        ("Deployment", f"{shop.name}-worker"),
+        ("Secret", "config"),
+        ("Service", "web"),
+        ("Deployment", "web"),
+        ("Deployment", "worker"),
     }
     web = deployment(kube, shop, "web")
     assert web["spec"]["replicas"] == 2
     container = web["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == IMAGE
     assert container["command"] == ["/bin/sh", "-c", "bin/web --port $PORT"]
-    assert container["envFrom"] == [{"secretRef": {"name": f"{shop.name}-config"}}]
+    assert container["envFrom"] == [{"secretRef": {"name": "config"}}]
     assert container["resources"]["requests"] == {"cpu": "100m", "memory": "512Mi"}
     assert {"name": "PORT", "value": "5000"} in container["env"]
     assert deployment(kube, shop, "worker")["spec"]["replicas"] == 1
@@ -344,9 +344,7 @@ def test_unschedulable_dynos_fail_the_operation_with_the_reason(shop, alice, kub
 def test_resync_repairs_drift_made_by_hand_and_records_it(shop, kube, kube_api):
     reconcile_app(shop.pk, kube=kube)
     apps_api = client.AppsV1Api(kube_api)
-    apps_api.patch_namespaced_deployment_scale(
-        f"{shop.name}-web", shop.namespace, {"spec": {"replicas": 7}}
-    )
+    apps_api.patch_namespaced_deployment_scale("web", shop.namespace, {"spec": {"replicas": 7}})
     client.CoreV1Api(kube_api).delete_namespaced_service(shop.name, shop.namespace)
 
     report = resync(kube)
@@ -355,8 +353,8 @@ def test_resync_repairs_drift_made_by_hand_and_records_it(shop, kube, kube_api):
     assert deployment(kube, shop, "web")["spec"]["replicas"] == 2
     assert kube.list_owned("Service", namespace=shop.namespace)
     repair = Activity.objects.get(app=shop, action="drift.repair")
-    assert repair.before["changed"][f"Deployment/{shop.name}-web"] == [".spec.replicas"]
-    assert repair.before["changed"][f"Service/{shop.name}"] == ["(missing)"]
+    assert repair.before["changed"]["Deployment/web"] == [".spec.replicas"]
+    assert repair.before["changed"]["Service/web"] == ["(missing)"]
 
 
 def test_resync_of_a_converged_cluster_writes_nothing(shop, kube, kube_api):

@@ -3,14 +3,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Max
 
 from apps.api import shapes
 from apps.api.errors import ApiError, invalid
+from apps.api.heroku_only import unavailable
 from apps.api.http import ApiRequest, api_view, respond
 from apps.api.views.common import find_app
 from apps.platform.permissions import MANAGE, member_teams, require, visible_apps
-from apps.platform.services import app_create, app_destroy, app_maintenance
+from apps.platform.services import app_create, app_destroy, app_maintenance, app_rename
 
 WORDS = ("amber", "brisk", "calm", "dawn", "ember", "frost", "glade", "harbor", "iris", "jade")
 
@@ -78,13 +80,16 @@ def app(request: ApiRequest, app: str) -> Any:
         return body
     if request.method == "PATCH":
         data = request.data
-        if "name" in data and data["name"] != found.name:
-            raise invalid("Renaming an app is not supported: create a new app instead.")
-        if "maintenance" in data:
-            if not isinstance(data["maintenance"], bool):
-                raise invalid("maintenance must be true or false.")
-            app_maintenance(actor=request.user, app=found, enabled=data["maintenance"])
-            found = find_app(request.user, found.name)
+        name, maintenance = data.get("name", found.name), data.get("maintenance")
+        if not isinstance(name, str):
+            raise invalid("name must be a string.")
+        if maintenance is not None and not isinstance(maintenance, bool):
+            raise invalid("maintenance must be true or false.")
+        with transaction.atomic():  # both or neither
+            app_rename(actor=request.user, app=found, name=name)
+            if maintenance is not None:
+                app_maintenance(actor=request.user, app=found, enabled=maintenance)
+        found = find_app(request.user, name)
     released = found.releases.aggregate(at=Max("created"))["at"]
     return shapes.app(found, released_at=released)
 
@@ -99,6 +104,16 @@ def empty_list(request: ApiRequest, app: str) -> Any:
 
 @api_view("GET")
 def no_pipeline(request: ApiRequest, app: str) -> Any:
-    """An app's pipeline coupling is one object, or a 404 when it is in no pipeline."""
+    """An app's pipeline coupling is one object, or a 404 when it is in no pipeline: here it
+    never is (`apps:info` takes the 404 as "none", `heroku ci` shows why)."""
     find_app(request.user, app)
-    raise ApiError(404, "not_found", "This app is not in a pipeline.")
+    raise unavailable("pipelines")
+
+
+@api_view("GET", "POST")
+def addons(request: ApiRequest, app: str) -> Any:
+    """None; `addons:create` is told what to use instead."""
+    find_app(request.user, app)
+    if request.method == "POST":
+        raise unavailable("add-ons")
+    return []

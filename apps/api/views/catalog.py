@@ -10,6 +10,7 @@ from django.conf import settings
 
 from apps.api import shapes
 from apps.api.errors import ApiError
+from apps.api.heroku_only import unavailable
 from apps.api.http import ApiRequest, api_view
 from apps.api.views.common import find_app
 from apps.platform.models import Membership, Team
@@ -93,8 +94,18 @@ def team(request: ApiRequest, team: str) -> Any:
 
 @api_view("GET")
 def app_empty_list(request: ApiRequest, app: str) -> Any:
-    """Buildpacks and add-on attachments of an app: none."""
+    """The buildpacks of an app: none."""
     find_app(request.user, app)
+    return []
+
+
+@api_view("GET")
+def app_addon_attachments(request: ApiRequest, app: str) -> Any:
+    """None. Only Heroku Postgres' database resolver (every `pg:*` command) asks for them with
+    their config vars included: it is told what to use instead of the list it would find empty."""
+    find_app(request.user, app)
+    if "config_vars" in request.headers.get("Accept-Inclusion", ""):
+        raise unavailable("add-ons")
     return []
 
 
