@@ -241,7 +241,17 @@ class Operation(models.Model):
 
     class Meta:
         ordering = ["-created"]
-        indexes = [models.Index(fields=["app", "status"])]
+        indexes = [
+            models.Index(fields=["app", "status"]),
+            # An app's latest operation, and the few still active, without reading its history:
+            # the apps list asks both for every row.
+            models.Index(fields=["app", "-created"], name="operation_latest"),
+            models.Index(
+                fields=["app"],
+                name="operation_active",
+                condition=models.Q(status__in=("queued", "applying", "rolling_out")),
+            ),
+        ]
 
     ACTIVE = (Status.QUEUED, Status.APPLYING, Status.ROLLING_OUT)
 

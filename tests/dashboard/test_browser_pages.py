@@ -107,12 +107,33 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(
         ("/", "phone-apps"),
         ("/apps/billing/", "phone-overview"),
         ("/apps/billing/config", "phone-config"),
+        ("/apps/billing/settings", "phone-settings"),
     ]:
         page.goto(f"{live_server.url}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (path, overflow)
         screenshot(page, name)
     context.close()
+
+
+def test_settings_rename_the_app_and_switch_a_feature(
+    page: Page, live_server: Any, apps: list[App]
+) -> None:
+    sign_in(page, live_server.url, "bob", "bob password 1")
+    page.goto(f"{live_server.url}/apps/billing/")
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("button", name="Turn preboot off").click()
+    expect(page.locator('[data-feature="preboot"] .state')).to_have_text("off")
+    page.get_by_label("New name").fill("shop")
+    page.get_by_role("button", name="Rename").click()
+    expect(page.locator(".errorlist")).to_contain_text("The name shop is already taken.")
+    page.get_by_label("New name").fill("billing-eu")
+    page.get_by_role("button", name="Rename").click()
+    expect(page).to_have_url(f"{live_server.url}/apps/billing-eu/settings")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("billing-eu")
+    screenshot(page, "settings")
+    renamed = App.objects.get(name="billing-eu")
+    assert (renamed.namespace, renamed.features) == (apps[0].namespace, {"preboot": False})
 
 
 def test_admin_pages(

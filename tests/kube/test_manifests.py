@@ -502,9 +502,7 @@ def test_a_renamed_app_keeps_the_name_of_every_object():
     after = app(
         process("web"), process("worker"), registries=(("r.example", "u", "p"),), name="till"
     )
-    assert [key(o) for o in m.desired_objects(before)] == [
-        m.key(o) for o in m.desired_objects(after)
-    ]
+    assert [key(o) for o in m.desired_objects(before)] == [key(o) for o in m.desired_objects(after)]
     for process_name in ("web", "worker"):
         old, new = (m.deployment(s, process(process_name)) for s in (before, after))
         assert old["spec"]["selector"] == new["spec"]["selector"]
