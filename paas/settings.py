@@ -101,6 +101,9 @@ REDIS_URL = redis_url(
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 }
+# Every signed-in request reads its session: from Redis, written through to Postgres, it costs a
+# tenth of a millisecond instead of a query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Celery: tasks are acknowledged after they run so a worker killed mid-task loses nothing; a
 # task is an idempotent reconcile, so running it twice is harmless.

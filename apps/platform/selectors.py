@@ -73,7 +73,7 @@ SPEC_COLUMNS = f"""
 """
 
 
-def _instance(model: type[M], row: dict[str, Any]) -> M:
+def from_json_row(model: type[M], row: dict[str, Any]) -> M:
     """A model instance from its row as JSON, each value converted as the ORM would."""
     fields = model._meta.concrete_fields
     return model(**{f.attname: f.to_python(row[f.column]) for f in fields})
@@ -85,13 +85,13 @@ def spec_from_row(
     """The app and its spec from the SPEC_COLUMNS of one row; `sizes` shares each dyno size's
     instance across the rows of one read."""
     app_row, release, processes, logins = columns
-    app = _instance(App, app_row)
+    app = from_json_row(App, app_row)
     process_types = []
     sizes = {} if sizes is None else sizes
     for process_row, size_row in processes:
-        process = _instance(ProcessType, process_row)
+        process = from_json_row(ProcessType, process_row)
         if size_row["id"] not in sizes:
-            sizes[size_row["id"]] = _instance(DynoSize, size_row)
+            sizes[size_row["id"]] = from_json_row(DynoSize, size_row)
         process.size = sizes[size_row["id"]]
         process_types.append(process)
     return app, AppSpec(

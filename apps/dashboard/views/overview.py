@@ -12,14 +12,13 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from apps.dashboard.forms import AutoscaleForm, DestroyForm, RestartForm, ScaleForm, ServiceForm
+from apps.dashboard.forms import AutoscaleForm, RestartForm, ScaleForm, ServiceForm
 from apps.dashboard.selectors import Overview, app_overview
 from apps.dashboard.views.common import Request, app_view, page
 from apps.platform.models import App
-from apps.platform.permissions import MANAGE, OPERATE, require
+from apps.platform.permissions import OPERATE, require
 from apps.platform.services import (
     ProcessChange,
-    app_destroy,
     autoscale_update,
     dyno_restart,
     formation_update,
@@ -35,7 +34,6 @@ def _render(
     *,
     partial: str = "",
     error_form: ServiceForm | None = None,
-    destroy_form: DestroyForm | None = None,
     overview: Overview | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -44,7 +42,6 @@ def _render(
         "overview": overview or app_overview(app),
         "quantity_max": QUANTITY_MAX,
         "error_form": error_form,
-        "destroy_form": destroy_form or DestroyForm(app_name=app.name),
     }
     return page(request, TEMPLATE, context, partial=partial, status=status)
 
@@ -132,15 +129,3 @@ def restart(request: Request, app: App) -> HttpResponse:
         target = form.cleaned_data["target"]
         _attempt(form, lambda: dyno_restart(actor=request.user, app=app, target=target))
     return _changed(request, app, form, "Restarting.")
-
-
-@require_POST
-@app_view
-def destroy(request: Request, app: App) -> HttpResponse:
-    require(request.user, app, MANAGE)
-    form = DestroyForm(request.POST, app_name=app.name)
-    if not form.is_valid():
-        return _render(request, app, destroy_form=form, status=400)
-    app_destroy(actor=request.user, app=app)
-    messages.success(request, f"{app.name} is destroyed.")
-    return redirect("dashboard:index")
