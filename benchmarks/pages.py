@@ -192,7 +192,7 @@ def seed() -> User:
                         kind=Operation.Kind.DEPLOY,
                         status=Operation.Status.ROLLING_OUT,
                         created_by=user,
-                        applied={"web": 3},
+                        generations={"web": 3},
                     )
                 )
             activities += [

@@ -39,10 +39,10 @@ from kubernetes import client, watch  # noqa: E402
 
 from apps.kube.client import api_client  # noqa: E402
 from apps.kube.manifests import MANAGED_BY, desired_objects  # noqa: E402
+from apps.platform.controller.desired import app_specs  # noqa: E402
+from apps.platform.controller.resync import resync  # noqa: E402
 from apps.platform.installation import cluster  # noqa: E402
 from apps.platform.models import App, Dyno, Operation, Team  # noqa: E402
-from apps.platform.resync import resync  # noqa: E402
-from apps.platform.selectors import app_specs  # noqa: E402
 from apps.platform.services import (  # noqa: E402
     ProcessChange,
     app_create,

@@ -25,10 +25,10 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 from apps.kube.manifests import desired_objects  # noqa: E402
+from apps.platform.controller.desired import app_specs  # noqa: E402
+from apps.platform.controller.resync import LISTED, resync  # noqa: E402
 from apps.platform.installation import cluster, installation_id  # noqa: E402
 from apps.platform.models import App, DynoSize, ProcessType, Release, Team  # noqa: E402
-from apps.platform.resync import LISTED, resync  # noqa: E402
-from apps.platform.selectors import app_specs  # noqa: E402
 
 APPS = int(os.environ.get("BENCH_RESYNC_APPS", "3000"))
 IMAGE = "registry.example.com/bench:v1"

@@ -12,6 +12,7 @@ from django.db import connection, models
 from django.db.models import CharField, IntegerField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from apps.platform.controller.desired import from_json_row
 from apps.platform.models import (
     Activity,
     App,
@@ -24,7 +25,6 @@ from apps.platform.models import (
     Team,
 )
 from apps.platform.permissions import visible_apps
-from apps.platform.selectors import from_json_row
 from apps.platform.validators import QUANTITY_MAX
 
 M = TypeVar("M", bound=models.Model)

@@ -34,7 +34,7 @@ def _try_lock(key: int) -> Iterator[bool]:
 
 
 def app_unlock(app_id: int) -> None:
-    """Releases an app lock taken by a statement of its own (see reconcile._claimed)."""
+    """Releases an app lock taken by a statement of its own (see controller.claim.claimed)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [APP_LOCK_SPACE, app_id])
 

@@ -80,7 +80,7 @@ class App(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # What the reconciler last applied, as object id -> digest of the manifest: a change is sent
     # without reading the cluster first, and an unchanged app costs no request.
-    applied = models.JSONField(default=dict, blank=True, editable=False)
+    digests = models.JSONField(default=dict, blank=True, editable=False)
     maintenance = models.BooleanField(default=False)
     # Features switched away from their default, as name -> enabled (apps/platform/features.py).
     features = models.JSONField(default=dict, blank=True)
@@ -229,8 +229,8 @@ class Operation(models.Model):
     pods = models.JSONField(default=list, blank=True)
     # What a one-off dyno runs: {"name", "number", "command", "size", "env", "ttl"}.
     run = models.JSONField(default=dict, blank=True)
-    # Deployment name -> the generation this operation waits to see rolled out.
-    applied = models.JSONField(default=dict, blank=True)
+    # Process type -> the generation of its Deployment this operation waits to see rolled out.
+    generations = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

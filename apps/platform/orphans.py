@@ -121,7 +121,6 @@ def _live(kube: Cluster, orphan: Orphan) -> dict[str, list[Manifest]]:
     return found
 
 
-@transaction.atomic
 def _config_secret(live: dict[str, list[Manifest]]) -> str:
     """The Secret the dynos take their config from, as their containers name it (older versions
     named it after the app)."""
@@ -135,6 +134,7 @@ def _config_secret(live: dict[str, list[Manifest]]) -> str:
     return min(names, default=CONFIG_SECRET)
 
 
+@transaction.atomic
 def orphan_adopt(*, actor: User, orphan: Orphan, team: Team) -> App:
     """Takes the orphan back under management in `team`, with records rebuilt from its objects:
     each Deployment a process type (command, quantity, size, health check, autoscaling), its

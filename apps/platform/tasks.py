@@ -9,8 +9,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from apps.kube.adapter import TemporaryError
-from apps.platform import reconcile
-from apps.platform import resync as resync_cycle
+from apps.platform.controller import reconcile
+from apps.platform.controller import resync as resync_cycle
 from apps.platform.installation import cluster
 from apps.platform.locks import resync_lock
 

@@ -90,6 +90,14 @@ class ProxyTrap:
         self._server.close()
 
 
+def record(args: tuple[str, ...], *, ok: bool) -> None:
+    """Notes a command the tests ran and whether it did what the test expected: what
+    scripts/cli-compat builds the README's table of commands from."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with COMMANDS.open("a") as log:
+        log.write(json.dumps({"argv": list(args), "ok": ok}) + "\n")
+
+
 class HerokuCLI:
     """Runs the `heroku` executable against the live server: `heroku("apps", token=...)`."""
 
@@ -157,11 +165,12 @@ class HerokuCLI:
         check: bool = True,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        exits: int = 0,
     ) -> subprocess.CompletedProcess[str]:
         """Runs `heroku ARGS...`; with a token, as HEROKU_API_KEY. `env` adds or overrides
         variables; `cwd` is where it runs (a git checkout), its home otherwise. Standard input
         is `input`, or empty, so the CLI never waits for a person.
-        With `check`, a non-zero exit fails the test; a time-out always does."""
+        With `check`, another exit status than `exits` fails the test; a time-out always does."""
         command = [self.executable, *args]
         run_env = (
             self.env | ({"HEROKU_API_KEY": token} if token is not None else {}) | dict(env or {})
@@ -191,11 +200,10 @@ class HerokuCLI:
         result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         shown = shlex.join(["heroku", *args])
         report = self._log(shown, result, seconds, timed_out, run_env)
-        with COMMANDS.open("a") as log:  # what scripts/cli-compat builds the README's table from
-            log.write(json.dumps({"argv": list(args), "exit": result.returncode}) + "\n")
+        record(args, ok=result.returncode == exits)
         if timed_out:
             pytest.fail(f"`{shown}` did not finish within {timeout:g}s\n{report}", pytrace=False)
-        if check and result.returncode != 0:
+        if check and result.returncode != exits:
             pytest.fail(f"`{shown}` failed\n{report}", pytrace=False)
         return result
 

@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 
 from apps.platform.models import App
-from tests.api.conftest import IMAGE
+from tests.api.conftest import IMAGE, record
 from tests.helpers import wait_until
 from tests.kwok import append_log_line, attach_log_file
 
@@ -60,6 +60,7 @@ def interactive(heroku: Any, *args: str, answers: list[tuple[str, str]]) -> str:
     finally:
         os.close(main)
         process.wait(timeout=30)
+    record(args, ok=process.returncode == 0)
     return seen
 
 

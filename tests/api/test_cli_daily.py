@@ -111,3 +111,22 @@ def test_authorizations_are_the_users_api_tokens(heroku, token, bob):
     assert not ApiToken.objects.filter(pk=pk).exists()
     unknown = heroku("authorizations:info", "999999", token=token, check=False)
     assert "Couldn't find that authorization" in unknown.stderr
+
+
+def test_config_get_the_token_and_the_dyno_types(heroku, token, deployed, bob):
+    name = deployed.name
+    config_update(actor=bob, app=deployed, changes={"GREETING": "hello world"})
+    assert heroku("config:get", "GREETING", "-a", name, token=token).stdout == "hello world\n"
+    assert heroku("auth:token", token=token).stdout.strip() == token
+    types = heroku("ps:type", "-a", name, token=token).stdout
+    assert "=== Process Types" in types
+    process_types = ("web", "worker")
+    rows = {
+        cells[0]: cells[1:3]
+        for cells in (line.split() for line in types.splitlines())
+        if cells and cells[0] in process_types
+    }
+    web = deployed.process_types.get(name="web")
+    assert rows["web"] == [web.size.name, str(web.quantity)]
+    domains = heroku("domains", "-a", name, token=token)
+    assert domains.returncode == 0

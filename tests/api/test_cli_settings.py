@@ -7,7 +7,6 @@ import subprocess
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from kubernetes import client
 
 from apps.api.tokens import token_create
@@ -129,10 +128,11 @@ def test_features_switch_preboot_and_labs_switch_runtime_dyno_metadata(
     assert "it is an app feature: add -a APP" in said(no_app.stderr)
 
 
-def test_a_team_member_who_may_only_view_cannot_switch_features_or_rename(heroku, deployed, team):
-    viewer = User.objects.create_user("dave", "dave@example.org", "dave password 1")
-    Membership.objects.create(team=team, user=viewer, role=Membership.Role.MEMBER)
-    token = token_create(user=viewer, name="cli")[1]
+def test_a_team_member_who_may_only_view_cannot_switch_features_or_rename(
+    heroku, deployed, team, charlie
+):
+    Membership.objects.create(team=team, user=charlie, role=Membership.Role.MEMBER)
+    token = token_create(user=charlie, name="cli")[1]
     assert "[+] preboot" in heroku("features", "-a", deployed.name, token=token).stdout
     denied = heroku("features:disable", "preboot", "-a", deployed.name, token=token, check=False)
     assert "manage" in denied.stderr

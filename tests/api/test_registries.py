@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.api.tokens import token_create
+from apps.platform.controller.desired import app_specs
 from apps.platform.models import Activity, App, Operation, RegistryCredential, Team
-from apps.platform.selectors import app_specs
 from apps.platform.services import app_create
 from tests.helpers import Api
 

@@ -16,9 +16,9 @@ from kubernetes import client
 
 from apps.kube.adapter import Cluster, ClusterError
 from apps.kube.manifests import INSTALLATION_LABEL
+from apps.platform.controller.reconcile import reconcile_app, teardown
+from apps.platform.controller.resync import resync
 from apps.platform.models import Operation
-from apps.platform.reconcile import reconcile_app, teardown
-from apps.platform.resync import resync
 from apps.platform.services import (
     ProcessChange,
     app_create,

@@ -46,7 +46,7 @@ def test_run_executes_in_a_container_of_the_image_with_the_config_vars(
         "--",
         "cat /app/VERSION; echo greeting=$GREETING; hostname; (exit 4)",
         token=token,
-        check=False,
+        exits=4,
         timeout=START,
         env={"NODE_EXTRA_CA_CERTS": str(rendezvous)},
     )
@@ -71,7 +71,7 @@ def test_run_inside_executes_in_the_running_dyno_and_leaves_it_running(
         "-a",
         app.name,
         token=token,
-        check=False,
+        exits=3,
         timeout=START,
         env={"NODE_EXTRA_CA_CERTS": str(rendezvous)},
     )

@@ -72,7 +72,7 @@ def test_a_scale_reaches_the_cluster_and_its_operation_succeeds(
         timeout=60,
         what="the scale operation to succeed",
     )
-    assert operation.applied == {"web": 2}
+    assert operation.generations == {"web": 2}
     assert sorted(d.name for d in app.dynos.filter(ready=True)) == ["web.1", "web.2", "web.3"]
 
 

@@ -8,10 +8,10 @@ import threading
 import pytest
 from kubernetes import client
 
-from apps.platform import observer as watcher
+from apps.platform.controller import watch as watcher
+from apps.platform.controller.reconcile import reconcile_app
+from apps.platform.controller.watch import Observer
 from apps.platform.models import App, Dyno
-from apps.platform.observer import Observer
-from apps.platform.reconcile import reconcile_app
 from apps.platform.services import ProcessChange, formation_update
 from tests.helpers import wait_until
 from tests.platform.conftest import deployed

@@ -16,7 +16,11 @@ from apps.core.health import run_checks
 from apps.kube import adapter
 from apps.kube.adapter import Cluster
 from apps.kube.manifests import APP_UID_LABEL, INSTALLATION_LABEL, MANAGED_BY, MANAGER
-from apps.platform import resync as cycle
+from apps.platform.controller import resync as cycle
+from apps.platform.controller.converge import plan
+from apps.platform.controller.desired import app_specs
+from apps.platform.controller.reconcile import reconcile_app, teardown
+from apps.platform.controller.resync import LISTED, resync
 from apps.platform.installation import installation
 from apps.platform.models import (
     Activity,
@@ -29,10 +33,7 @@ from apps.platform.models import (
     Tombstone,
 )
 from apps.platform.orphans import orphan_adopt, orphan_delete
-from apps.platform.reconcile import plan, reconcile_app, teardown
 from apps.platform.registries import registry_login_set
-from apps.platform.resync import LISTED, resync
-from apps.platform.selectors import app_specs
 from apps.platform.services import (
     ProcessChange,
     app_create,

@@ -12,15 +12,10 @@ from kubernetes import client
 
 from apps.kube.adapter import Cluster
 from apps.kube.manifests import CONFIG_HASH, RESTARTED_AT, Manifest
+from apps.platform.controller.observe import observe_app
+from apps.platform.controller.reconcile import reconcile_app, teardown
+from apps.platform.controller.resync import resync
 from apps.platform.models import Activity, App, Dyno, DynoSize, Operation, ProcessStatus
-from apps.platform.observed import (
-    forget_pods,
-    record_deployments,
-    record_pods,
-    settle_operations,
-)
-from apps.platform.reconcile import reconcile_app, teardown
-from apps.platform.resync import resync
 from apps.platform.services import (
     ProcessChange,
     app_destroy,
@@ -41,20 +36,11 @@ def shop(alice, team):
     return deployed(alice, team, "shop")
 
 
-def observe(app: App, kube: Cluster) -> None:
-    """What the watcher does for one app: record Deployments and pods, settle operations."""
-    record_deployments(app, kube.list_owned("Deployment", namespace=app.namespace))
-    pods = kube.list_owned("Pod", namespace=app.namespace)
-    forget_pods(app, [p["metadata"]["uid"] for p in pods])
-    record_pods(app, pods)
-    settle_operations(app)
-
-
 def settled(app: App, kube: Cluster) -> list[Operation]:
     """Observes until no operation of the app is active, and returns them all."""
 
     def probe() -> list[Operation]:
-        observe(app, kube)
+        observe_app(app, kube)
         operations = list(app.operations.all())
         return [] if any(o.status in Operation.ACTIVE for o in operations) else operations
 
@@ -215,7 +201,7 @@ def test_restarting_one_dyno_replaces_only_its_pod(shop, alice, kube):
     reconcile_app(shop.pk, kube=kube)
 
     def replaced() -> bool:
-        observe(shop, kube)
+        observe_app(shop, kube)
         pods = {d.pod_name for d in Dyno.objects.filter(app=shop, process_type="web", ready=True)}
         gone = not Dyno.objects.filter(pod_uid=web2.pod_uid).exists()
         return len(pods) == 2 and web2.pod_name not in pods and gone
@@ -345,7 +331,7 @@ def test_resync_repairs_drift_made_by_hand_and_records_it(shop, kube, kube_api):
     reconcile_app(shop.pk, kube=kube)
     apps_api = client.AppsV1Api(kube_api)
     apps_api.patch_namespaced_deployment_scale("web", shop.namespace, {"spec": {"replicas": 7}})
-    client.CoreV1Api(kube_api).delete_namespaced_service(shop.name, shop.namespace)
+    client.CoreV1Api(kube_api).delete_namespaced_service("web", shop.namespace)
 
     report = resync(kube)
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from apps.platform.observer import observer
+from apps.platform.controller.watch import observer
 
 
 class Command(BaseCommand):

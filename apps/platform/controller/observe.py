@@ -133,7 +133,7 @@ def _failure(
     failing: list[Dyno],
     probe: Callable[[str], str],
 ) -> str:
-    for name in operation.applied:
+    for name in operation.generations:
         status = statuses.get(name)
         if status is not None and status.state == ProcessStatus.State.FAILED:
             # A rollout that never became ready: the kubelet's probe report says why.
@@ -146,7 +146,7 @@ def _failure(
             return f"{name}: {status.message}{why}"
     release = operation.release.version if operation.release else None
     for dyno in failing:
-        if dyno.process_type in operation.applied and release in (None, dyno.release):
+        if dyno.process_type in operation.generations and release in (None, dyno.release):
             return f"{dyno.name}: {dyno.reason}. {dyno.message}".strip()
     return ""
 
@@ -178,7 +178,7 @@ def settle_operations(app: App, kube: Cluster | None = None) -> None:
             and s.generation >= generation
             and s.observed_generation >= generation
             and s.state == ProcessStatus.State.COMPLETE
-            for name, generation in operation.applied.items()
+            for name, generation in operation.generations.items()
         )
         if failure or done:
             status = Operation.Status.FAILED if failure else Operation.Status.SUCCEEDED
@@ -186,3 +186,30 @@ def settle_operations(app: App, kube: Cluster | None = None) -> None:
             Operation.objects.filter(pk=operation.pk, status=Operation.Status.ROLLING_OUT).update(
                 status=status, error=failure, finished=timezone.now(), updated=timezone.now()
             )
+
+
+def observe(
+    app: App,
+    *,
+    deployments: list[dict[str, Any]] | None = None,
+    pods: list[dict[str, Any]] | None = None,
+    kube: Cluster | None = None,
+) -> None:
+    """Records what was listed of one app (its Deployments, its pods, or both: the watcher lists
+    one kind at a time), then settles its operations."""
+    if deployments is not None:
+        record_deployments(app, deployments)
+    if pods is not None:
+        forget_pods(app, [pod["metadata"]["uid"] for pod in pods])
+        record_pods(app, pods)
+    settle_operations(app, kube)
+
+
+def observe_app(app: App, kube: Cluster) -> None:
+    """Observes one app from the cluster, as the watcher does for all of them."""
+    observe(
+        app,
+        deployments=kube.list_owned("Deployment", namespace=app.namespace),
+        pods=kube.list_owned("Pod", namespace=app.namespace),
+        kube=kube,
+    )

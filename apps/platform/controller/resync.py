@@ -24,6 +24,10 @@ from django.utils import timezone
 
 from apps.kube.adapter import KINDS, Cluster, ClusterError
 from apps.kube.manifests import APP_LABEL, APP_UID_LABEL, AppSpec, Manifest, secret_names
+from apps.platform.controller.converge import plan
+from apps.platform.controller.desired import app_specs
+from apps.platform.controller.observe import record_deployments, settle_operations
+from apps.platform.controller.reconcile import reconcile_app
 from apps.platform.installation import installation
 from apps.platform.models import (
     Activity,
@@ -34,9 +38,6 @@ from apps.platform.models import (
     ProcessStatus,
     Tombstone,
 )
-from apps.platform.observed import record_deployments, settle_operations
-from apps.platform.reconcile import plan, reconcile_app
-from apps.platform.selectors import app_specs
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 8
@@ -108,7 +109,7 @@ def resync(kube: Cluster) -> ResyncReport:
             listed = LISTED
             if spec.uid in audited:
                 live, listed = [*live, *audited[spec.uid]], LISTED | {"Secret"}
-            todo = plan(spec, live, app.applied, listed)
+            todo = plan(spec, live, app.digests, listed)
         except Exception:  # one app's surprise never costs the others their cycle
             log.exception("resync: comparing %s failed", app.name)
             report.failed.append(app.name)
@@ -116,10 +117,10 @@ def resync(kube: Cluster) -> ResyncReport:
         if app_id in waiting or todo:
             if app_id in waiting or app_id not in busy_while_listing:
                 jobs.append(_Job(app_id, live, listed, len(todo.delete)))
-        elif todo.digests != app.applied:
+        elif todo.digests != app.digests:
             # What runs is what is wanted, but the digests a change is compared with next are
             # missing (an adopted or seeded app): kept, once, unless a reconcile moved on.
-            App.objects.filter(pk=app_id, applied=app.applied).update(applied=todo.digests)
+            App.objects.filter(pk=app_id, digests=app.digests).update(digests=todo.digests)
     tombstones = {t.app_uid: t for t in Tombstone.objects.all()}
     doomed = [
         (uid, obj)

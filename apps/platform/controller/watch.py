@@ -18,15 +18,14 @@ from django.db import IntegrityError, close_old_connections, connection
 
 from apps.kube.adapter import KINDS, POD, Cluster, Expired, Kind
 from apps.kube.manifests import APP_UID_LABEL, Manifest
-from apps.platform.models import App
-from apps.platform.observed import (
+from apps.platform.controller.observe import (
     forget_pods,
+    observe,
     record_deployment,
-    record_deployments,
     record_pod,
-    record_pods,
     settle_operations,
 )
+from apps.platform.models import App
 
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 240
@@ -91,11 +90,9 @@ class Observer:
         for app in App.objects.all():
             found = by_app.get(str(app.uid), [])
             if kind is POD:
-                forget_pods(app, [i["metadata"]["uid"] for i in found])
-                record_pods(app, found)
+                observe(app, pods=found, kube=self.kube)
             else:
-                record_deployments(app, found)
-            settle_operations(app, self.kube)
+                observe(app, deployments=found, kube=self.kube)
         return version
 
     def _events(self, kind: Kind, version: str) -> Iterator[dict[str, Any]]:
