@@ -14,6 +14,10 @@ from apps.platform.models import App, Dyno, DynoSize, ProcessType, Release
 NAMESPACE = uuid.UUID("6f1c1d3e-4b7a-4c55-9a57-5f0f6a0c2e11")
 
 
+# The one stack: an app runs the image of its release, whatever base it was built on.
+STACK = "container"
+
+
 def derived_id(*parts: object) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts)))
 
@@ -77,8 +81,8 @@ def app(app: App, *, released_at: datetime | None = None) -> dict[str, Any]:
         "organization": team,
         "space": None,
         "region": _named("region", settings.PAAS_REGION),
-        "stack": _named("stack", "container"),
-        "build_stack": _named("stack", "container"),
+        "stack": _named("stack", STACK),
+        "build_stack": _named("stack", STACK),
         "generation": _named("generation", "cedar"),
         "git_url": "",
         # A string always: the CLI's apps:rename reads it; "" until the app has an address.

@@ -16,8 +16,6 @@ from apps.api.views.common import find_app
 from apps.platform.models import Membership, Team
 from apps.platform.permissions import is_site_admin, member_teams
 
-STACK = "container"  # as apps report it (shapes.app): each runs the image of its release
-
 
 @api_view("GET")
 def regions(request: ApiRequest) -> Any:
@@ -40,8 +38,8 @@ def regions(request: ApiRequest) -> Any:
 def stacks(request: ApiRequest) -> Any:
     return [
         {
-            "id": shapes.derived_id("stack", STACK),
-            "name": STACK,
+            "id": shapes.derived_id("stack", shapes.STACK),
+            "name": shapes.STACK,
             "state": "public",
             "default": True,
             "created_at": None,
