@@ -3,16 +3,15 @@ process types or dynos there are."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from django.contrib.auth.models import User
 from django.db import connection, models
-from django.db.models import CharField, IntegerField, Q, QuerySet
-from django.db.models.expressions import RawSQL
 
-from apps.platform.controller.desired import from_json_row
+from apps.platform.json_rows import from_json_row
 from apps.platform.models import (
     Activity,
     App,
@@ -24,7 +23,7 @@ from apps.platform.models import (
     Release,
     Team,
 )
-from apps.platform.permissions import visible_apps
+from apps.platform.permissions import visible_apps_sql
 from apps.platform.validators import QUANTITY_MAX
 
 M = TypeVar("M", bound=models.Model)
@@ -33,53 +32,56 @@ SLIDER_MIN_MAX = 10
 APP_STATES = ("failed", "deploying", "drifted", "running", "stopped")
 
 
-def _state_sql() -> tuple[str, list[str]]:
-    """Each app's state at a glance as one SQL expression on the app row. It is written in SQL
-    because the same Case of Exists subqueries built with the ORM cost 17 ms per request just to
-    resolve, more than the database took to run it. Each test reads only the app's own rows
-    (by index), never a whole table, so a page costs the same with 100 apps or 100,000."""
-    app, op = App._meta.db_table, Operation._meta.db_table
-    status, process = ProcessStatus._meta.db_table, ProcessType._meta.db_table
-    active = f"EXISTS (SELECT 1 FROM {op} o WHERE o.app_id = {app}.id AND o.status IN (%s, %s, %s))"
-    # Aggregates over the app's few process types: Postgres runs them per row, where an Exists
-    # may be planned as one hash over every app's rows.
-    statuses = f"(SELECT bool_or(s.state = %s) FROM {status} s WHERE s.app_id = {app}.id)"
-    sql = f"""CASE
-      WHEN {statuses}
-        OR ((SELECT o.status FROM {op} o WHERE o.app_id = {app}.id AND o.status <> %s
-             ORDER BY o.created DESC LIMIT 1) = %s AND NOT {active})
-        THEN 'failed'
-      WHEN {active} OR {statuses}
-        THEN 'deploying'
-      WHEN (SELECT bool_or(s.desired <> p.quantity) FROM {process} p JOIN {status} s
-            ON s.app_id = p.app_id AND s.name = p.name
-            WHERE p.app_id = {app}.id AND p.autoscale_min IS NULL)
-        THEN 'drifted'
-      WHEN (SELECT bool_or(p.quantity > 0) FROM {process} p WHERE p.app_id = {app}.id)
-        THEN 'running'
-      ELSE 'stopped' END"""
-    active_values = [str(s) for s in Operation.ACTIVE]
+def _measured(apps_sql: str, apps_params: list[Any]) -> tuple[str, list[Any]]:
+    """Each app of `apps_sql` (id, name, team_id) with the columns the list shows, state among
+    them: failed, deploying, drifted (the cluster holds another count than the records and
+    nothing is on its way to fix it: a change by hand the resync has not repaired yet), running
+    or stopped.
+
+    Written in SQL because the ORM took longer to build it than Postgres to run it. Each app is
+    measured from its own rows (by index), never from a whole table, so a page costs the same
+    with 100 apps or 100,000; one lateral join per table reads each table once per app."""
+    op, status = Operation._meta.db_table, ProcessStatus._meta.db_table
+    sql = f"""
+        SELECT a.name, t.name AS team_name,
+          CASE WHEN s.failed OR (latest.failed AND NOT active.any) THEN 'failed'
+               WHEN active.any OR s.progressing THEN 'deploying'
+               WHEN p.drifted THEN 'drifted'
+               WHEN p.running THEN 'running'
+               ELSE 'stopped' END AS state,
+          d.up AS dynos_up, p.formation
+        FROM ({apps_sql}) a
+        JOIN {Team._meta.db_table} t ON t.id = a.team_id
+        CROSS JOIN LATERAL (
+          SELECT bool_or(s.state = %s) AS failed, bool_or(s.state = %s) AS progressing
+          FROM {status} s WHERE s.app_id = a.id) s
+        LEFT JOIN LATERAL (
+          SELECT o.status = %s AS failed FROM {op} o WHERE o.app_id = a.id AND o.status <> %s
+          ORDER BY o.created DESC LIMIT 1) latest ON true
+        CROSS JOIN LATERAL (
+          SELECT EXISTS (SELECT 1 FROM {op} o WHERE o.app_id = a.id AND o.status = ANY(%s))
+          AS any) active
+        CROSS JOIN LATERAL (
+          SELECT bool_or(p.quantity > 0) AS running,
+            bool_or(p.autoscale_min IS NULL AND ps.desired <> p.quantity) AS drifted,
+            coalesce(string_agg(p.name || '=' || p.quantity, ' ' ORDER BY p.name), '')
+              AS formation
+          FROM {ProcessType._meta.db_table} p
+          LEFT JOIN {status} ps ON ps.app_id = p.app_id AND ps.name = p.name
+          WHERE p.app_id = a.id) p
+        CROSS JOIN LATERAL (
+          SELECT count(*) AS up FROM {Dyno._meta.db_table} d
+          WHERE d.app_id = a.id AND d.state = %s) d"""
     params = [
+        *apps_params,
         ProcessStatus.State.FAILED,
-        Operation.Status.SUPERSEDED,
-        Operation.Status.FAILED,
-        *active_values,
-        *active_values,
         ProcessStatus.State.PROGRESSING,
+        Operation.Status.FAILED,
+        Operation.Status.SUPERSEDED,
+        [str(s) for s in Operation.ACTIVE],
+        Dyno.State.UP,
     ]
-    return sql, [str(p) for p in params]
-
-
-def _annotated(apps: QuerySet[App]) -> QuerySet[App]:
-    """Adds `state`: failed, deploying, drifted (the cluster holds another count than the
-    records and nothing is on its way to fix it: a change by hand the resync has not repaired
-    yet), running or stopped; and `dynos_up`."""
-    dyno = Dyno._meta.db_table
-    up = f"SELECT count(*) FROM {dyno} d WHERE d.app_id = {App._meta.db_table}.id AND d.state = %s"
-    return apps.annotate(
-        state=RawSQL(*_state_sql(), output_field=CharField()),
-        dynos_up=RawSQL(up, [str(Dyno.State.UP)], output_field=IntegerField()),
-    )
+    return sql, [p if isinstance(p, list) else str(p) for p in params]
 
 
 class AppRows:
@@ -88,30 +90,20 @@ class AppRows:
 
     A page is one query in raw SQL (the ORM took longer to build it than Postgres to run it):
     the page's apps are chosen first, by name, and only those are measured, each from its own
-    rows. Matching a state measures every visible app, as it must."""
+    rows. Matching states measures every visible app, as it must."""
 
     COLUMNS = "name, team_name, state, dynos_up, formation"
 
-    def __init__(self, user: Any, *, query: str = "", state: str = "") -> None:
-        apps = visible_apps(user)
+    def __init__(self, user: Any, *, query: str = "", states: Sequence[str] = ()) -> None:
+        sql, params = visible_apps_sql(user)
         if query:
-            apps = apps.filter(Q(name__icontains=query) | Q(team__name__icontains=query))
-        sql, params = apps.values("id", "name", "team_id").query.sql_with_params()
-        self.apps_sql, self.apps_params = sql, list(params)
-        self.state = state
-
-    def _measured(self, apps_sql: str, apps_params: list[Any]) -> tuple[str, list[Any]]:
-        """Each app of `apps_sql` with the columns the list shows."""
-        app = App._meta.db_table
-        state_sql, state_params = _state_sql()
-        sql = f"""
-            SELECT {app}.name, t.name AS team_name, ({state_sql}) AS state,
-              (SELECT count(*) FROM {Dyno._meta.db_table} d
-               WHERE d.app_id = {app}.id AND d.state = %s) AS dynos_up,
-              (SELECT coalesce(string_agg(p.name || '=' || p.quantity, ' ' ORDER BY p.name), '')
-               FROM {ProcessType._meta.db_table} p WHERE p.app_id = {app}.id) AS formation
-            FROM ({apps_sql}) {app} JOIN {Team._meta.db_table} t ON t.id = {app}.team_id"""
-        return sql, [*state_params, str(Dyno.State.UP), *apps_params]
+            # Matches the name or the team's name anywhere, case aside, the query taken literally.
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", query) + "%"
+            sql = f"""SELECT * FROM ({sql}) v WHERE v.name ILIKE %s OR v.team_id IN (
+                SELECT t.id FROM {Team._meta.db_table} t WHERE t.name ILIKE %s)"""
+            params = [*params, pattern, pattern]
+        self.apps_sql, self.apps_params = sql, params
+        self.states = list(states)
 
     def _run(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
@@ -126,11 +118,11 @@ class AppRows:
         return iter(self[0 : len(self)])
 
     def count(self) -> int:
-        if self.state:
-            sql, params = self._measured(self.apps_sql, self.apps_params)
+        if self.states:
+            sql, params = _measured(self.apps_sql, self.apps_params)
             sql, params = (
-                f"SELECT count(*) FROM ({sql}) r WHERE r.state = %s",
-                [*params, self.state],
+                f"SELECT count(*) FROM ({sql}) r WHERE r.state = ANY(%s)",
+                [*params, self.states],
             )
         else:
             sql, params = f"SELECT count(*) FROM ({self.apps_sql}) a", self.apps_params
@@ -147,13 +139,13 @@ class AppRows:
             return self[index : index + 1][0]
         window = index
         limit, offset = (window.stop or 0) - (window.start or 0), window.start or 0
-        if self.state:
-            sql, params = self._measured(self.apps_sql, self.apps_params)
-            sql = f"SELECT {self.COLUMNS} FROM ({sql}) r WHERE r.state = %s"
-            params = [*params, self.state]
+        if self.states:
+            sql, params = _measured(self.apps_sql, self.apps_params)
+            sql = f"SELECT {self.COLUMNS} FROM ({sql}) r WHERE r.state = ANY(%s)"
+            params = [*params, self.states]
         else:
             page = f"{self.apps_sql} ORDER BY name LIMIT %s OFFSET %s"
-            sql, params = self._measured(page, [*self.apps_params, limit, offset])
+            sql, params = _measured(page, [*self.apps_params, limit, offset])
             sql, limit, offset = f"SELECT {self.COLUMNS} FROM ({sql}) r", None, 0
         sql = f"{sql} ORDER BY name LIMIT %s OFFSET %s"
         rows = self._run(sql, [*params, limit, offset])
@@ -280,14 +272,11 @@ def app_overview(app: App) -> Overview:
     )
 
 
-def fleet_problems() -> tuple[list[App], list[Dyno]]:
+def fleet_problems(user: Any) -> tuple[list[dict[str, Any]], list[Dyno]]:
     """Every app that is failing, drifted or stuck deploying, and every dyno that is not up
     with a reason, across all teams: what a site administrator looks at first."""
-    apps = list(
-        _annotated(App.objects.select_related("team"))
-        .filter(Q(state__in=("failed", "drifted", "deploying")))
-        .order_by("state", "name")
-    )
+    rows = AppRows(user, states=("failed", "drifted", "deploying"))
+    apps = sorted(rows, key=lambda row: (row["state"], row["name"]))
     troubled = Dyno.objects.exclude(reason="").select_related("app")
     dynos = list(troubled.order_by("app__name", "process_type", "number")[:200])
     return apps, dynos

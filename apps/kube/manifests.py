@@ -121,12 +121,35 @@ def config_hash(config: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# Pod Security Admission on every app namespace: the API server itself refuses a pod that asks
+# for the host's namespaces, paths or ports, privileges or added capabilities, whoever sends it.
+POD_SECURITY = {
+    "pod-security.kubernetes.io/enforce": "baseline",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+}
+# What every dyno runs with, whatever its image says: it cannot gain privileges (setuid binaries
+# included), holds no capability, makes only the system calls of the runtime's default profile,
+# and has no token for the API server.
+CONTAINER_SECURITY_CONTEXT: Manifest = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
 def namespace(spec: AppSpec) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": spec.namespace, "labels": labels(spec)},
+        "metadata": {"name": spec.namespace, "labels": labels(spec) | POD_SECURITY},
     }
+
+
+# What every dyno's pod spec shares beyond its containers.
+DYNO_POD: Manifest = {
+    "automountServiceAccountToken": False,
+    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+    "enableServiceLinks": False,
+}
 
 
 def role_bindings(spec: AppSpec) -> list[Manifest]:
@@ -220,6 +243,7 @@ def _container(spec: AppSpec, process: ProcessSpec) -> Manifest:
         "env": env,
         # A dyno that exits with an error leaves its last log lines as its status message.
         "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": CONTAINER_SECURITY_CONTEXT,
         "resources": {
             "requests": {
                 "cpu": cpu(process.cpu_request_millicores),
@@ -303,9 +327,9 @@ def deployment(spec: AppSpec, process: ProcessSpec) -> Manifest:
             },
             "spec": {
                 "containers": [_container(spec, process)],
-                "enableServiceLinks": False,
                 "terminationGracePeriodSeconds": 30,
             }
+            | DYNO_POD
             | _placement(spec)
             | _pull_secrets(spec),
         },
@@ -427,9 +451,9 @@ def one_off_pod(spec: AppSpec, run: RunSpec) -> Manifest:
             "containers": [container],
             "restartPolicy": "Never",
             "activeDeadlineSeconds": run.ttl,
-            "enableServiceLinks": False,
             "terminationGracePeriodSeconds": 10,
         }
+        | DYNO_POD
         | _placement(spec)
         | _pull_secrets(spec),
     }

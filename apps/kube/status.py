@@ -115,7 +115,7 @@ def dyno_state(pod: Manifest) -> DynoState:
     release = labels.get(RELEASE_LABEL, "")
     return DynoState(
         process_type=labels.get(PROCESS_LABEL, ""),
-        release=int(release) if release.isdigit() else None,
+        release=int(release) if release.isascii() and release.isdigit() else None,
         state=state,
         ready=ready,
         restarts=restarts,

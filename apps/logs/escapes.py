@@ -50,6 +50,14 @@ def scan(text: str) -> Iterator[str | Sgr]:
                 yield sgr
 
 
+def terminal_safe(text: str) -> str:
+    """The text with its colours and nothing else a terminal would act on: no title or
+    clipboard strings (OSC), no cursor moves or screen clears, no control characters."""
+    return "".join(
+        part if isinstance(part, str) else f"{ESC}[{part.params}m" for part in scan(text)
+    )
+
+
 def _escape(text: str, pos: int) -> tuple[int, Sgr | None]:
     """Reads the escape sequence whose ESC ends just before pos: where it ends, and its SGR."""
     if pos >= len(text):

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
+from apps.logs.escapes import terminal_safe
+
 MAX_LINE = 10_000
 
 # RFC 3339 as the kubelet writes it with timestamps=true, then one space before the message.
@@ -69,7 +71,9 @@ def merge(*streams: Iterable[LogLine]) -> Iterator[LogLine]:
 def heroku_format(line: LogLine) -> str:
     """The line as `heroku logs` prints it: 2026-01-02T03:04:05.123456+00:00 app[web.1]: text.
 
-    ANSI colours stay, as the CLI renders them; line breaks go, as each line must be one line."""
+    ANSI colours stay, as the CLI renders them; every other escape sequence and control
+    character goes (line breaks too, as each line must be one line), since the CLI writes the
+    line to the user's terminal as it is."""
     timestamp = line.timestamp.astimezone(UTC).isoformat(timespec="microseconds")
-    text = line.text.replace("\r", "").replace("\n", "")
+    text = terminal_safe(line.text)
     return f"{timestamp} {line.source}[{line.dyno}]: {text}"

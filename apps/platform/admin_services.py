@@ -39,13 +39,20 @@ def team_create(*, actor: User, name: str) -> Team:
     return team
 
 
-def _find_user(identifier: str) -> Any:
-    user = (
-        get_user_model()
-        .objects.filter(Q(username=identifier) | Q(email__iexact=identifier), is_active=True)
-        .first()
-    )
+def _find_user(identifier: str, *, actor: User, among: Any = None) -> Any:
+    """The user named by `identifier`. Someone already in `among` (the team's members, the
+    app's collaborators) may be named by username; anyone else only by their email, as Heroku
+    asks, unless a site administrator asks: a username would otherwise both find any account
+    and show its email in the members list."""
+    users = get_user_model().objects.filter(is_active=True)
+    by_name = Q(username=identifier) | Q(email__iexact=identifier)
+    if among is not None and (found := users.filter(by_name, pk__in=among).first()):
+        return found
+    site_admin = bool(getattr(actor, "is_superuser", False))
+    user = users.filter(by_name if site_admin else Q(email__iexact=identifier)).first()
     if user is None:
+        if not site_admin and "@" not in identifier:
+            raise ValidationError(f"Give the email address of the user to add, not {identifier!r}.")
         raise ValidationError(f"No user {identifier!r}: they must sign in once, or be created.")
     return user
 
@@ -59,7 +66,7 @@ def _check_role(role: str) -> None:
 def membership_set(*, actor: User, team: Team, user: str, role: str) -> Membership:
     """Adds a user to the team, or changes their role."""
     _check_role(role)
-    member = _find_user(user.strip())
+    member = _find_user(user.strip(), actor=actor, among=team.memberships.values("user"))
     membership, created = Membership.objects.select_for_update().get_or_create(
         team=team, user=member, defaults={"role": role}
     )
@@ -128,7 +135,7 @@ def collaborator_set(*, actor: User, app: App, user: str, permissions: list[str]
             f"Unknown permission {', '.join(unknown)}: choose from "
             f"{', '.join(Collaborator.PERMISSIONS)}."
         )
-    member = _find_user(user.strip())
+    member = _find_user(user.strip(), actor=actor, among=app.collaborators.values("user"))
     wanted = [p for p in Collaborator.PERMISSIONS if p in {*permissions, "view"}]
     collaborator, _ = Collaborator.objects.update_or_create(
         app=app, user=member, defaults={"permissions": wanted}
@@ -146,7 +153,7 @@ def collaborator_set(*, actor: User, app: App, user: str, permissions: list[str]
 
 @transaction.atomic
 def collaborator_remove(*, actor: User, app: App, user: str) -> None:
-    member = _find_user(user.strip())
+    member = _find_user(user.strip(), actor=actor, among=app.collaborators.values("user"))
     deleted, _ = Collaborator.objects.filter(app=app, user=member).delete()
     if not deleted:
         raise ValidationError(f"{member.get_username()} is not a collaborator of {app.name}.")

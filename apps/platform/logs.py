@@ -15,6 +15,7 @@ from apps.logs.events import event_text
 from apps.logs.lines import LogLine, merge, parse_kube_line
 from apps.platform.installation import cluster
 from apps.platform.models import Activity, App, Dyno
+from apps.platform.validators import ascii_int
 
 REFRESH_SECONDS = 1.0
 FETCH_THREADS = 8
@@ -31,7 +32,7 @@ class LogFilter:
         dynos = Dyno.objects.filter(app=app)
         if self.dyno:
             name, _, number = self.dyno.partition(".")
-            dynos = dynos.filter(process_type=name, number=int(number) if number.isdigit() else -1)
+            dynos = dynos.filter(process_type=name, number=ascii_int(number) or 0)
         elif self.process:
             dynos = dynos.filter(process_type=self.process)
         return list(dynos)
@@ -70,6 +71,26 @@ def recent(app: App, log_filter: LogFilter, *, lines: int = 100) -> list[LogLine
     if log_filter.events:
         streams.append([line for _, line in _events(app)[-lines:]])
     return list(merge(*streams))[-lines:]
+
+
+# How far back a resumed stream may ask to start: a stream's last event is seconds old, and
+# Kubernetes keeps little more than a running container's log.
+RESUME_MAX = timedelta(days=7)
+
+
+def resume_point(text: str) -> datetime | None:
+    """Where a stream resumes, from a client's Last-Event-ID (the last line's timestamp): None
+    when the client sent none, or anything other than a recent time. A naive time is read as
+    UTC; anything else would reach the follow threads, which compare it with aware times."""
+    if not text or len(text) > 40 or not text.isascii():
+        return None
+    try:
+        since = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    return since if now - RESUME_MAX <= since <= now + timedelta(minutes=1) else None
 
 
 class Tail:

@@ -32,6 +32,7 @@ from apps.platform.models import (
     Tombstone,
 )
 from apps.platform.validators import (
+    ascii_int,
     validate_app_name,
     validate_autoscale,
     validate_config_key,
@@ -353,7 +354,7 @@ def dyno_restart(*, actor: User, app: App, target: str = "") -> Operation:
             Dyno.objects.filter(
                 app=app,
                 process_type=process_name,
-                number=int(number) if number.isdigit() else -1,
+                number=ascii_int(number) or 0,  # no dyno is numbered 0
             )
             .exclude(state=Dyno.State.STOPPING)
             .order_by("-created")  # mid-rollout the new web.1 and the old share the name
@@ -513,9 +514,7 @@ def dyno_run_inside(*, actor: User, app: App, dyno: str, command: str) -> Dyno:
         )
     process, _, number = dyno.partition(".")
     found = (
-        Dyno.objects.filter(
-            app=app, process_type=process, number=int(number) if number.isdigit() else -1
-        )
+        Dyno.objects.filter(app=app, process_type=process, number=ascii_int(number) or 0)
         .exclude(process_type="run")
         .exclude(state=Dyno.State.STOPPING)
         .order_by("-created")  # mid-rollout the new web.1 and the old share the name

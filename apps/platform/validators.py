@@ -10,9 +10,9 @@ import re
 
 from django.core.exceptions import ValidationError
 
-APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
-PROCESS_TYPE = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$|^[a-z]$")
-CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+APP_NAME = re.compile(r"[a-z][a-z0-9-]{1,28}[a-z0-9]")
+PROCESS_TYPE = re.compile(r"[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?")
+CONFIG_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The distribution reference grammar: [registry[:port]/]path[:tag][@algorithm:hex].
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
@@ -22,9 +22,10 @@ _DOMAIN = (
     r"|\[[0-9a-fA-F:]+\](?::[0-9]+)?)"
 )
 IMAGE_REFERENCE = re.compile(
-    rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*"
     r"(?::[\w][\w.-]{0,127})?"
-    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?",
+    re.ASCII,
 )
 
 CONFIG_KEY_MAX = 256
@@ -36,8 +37,17 @@ RESERVED_CONFIG_PREFIXES = ("PAAS_", "KUBERNETES_")
 RESERVED_CONFIG_KEYS = frozenset({"PORT", "DYNO", "PS"})
 
 
+def ascii_int(text: str, digits: int = 9) -> int | None:
+    """The number in `text` when it is 1 to `digits` ASCII digits, else None: str.isdigit also
+    takes "²" and "٣", which int() then refuses or reads, and a long run of digits overflows
+    every column it reaches."""
+    if 0 < len(text) <= digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def validate_app_name(name: str) -> None:
-    if not APP_NAME.match(name):
+    if not APP_NAME.fullmatch(name):
         raise ValidationError(
             f"{name!r} is not a valid app name: use 3 to 30 lowercase letters, digits and dashes, "
             "starting with a letter and not ending with a dash.",
@@ -46,7 +56,7 @@ def validate_app_name(name: str) -> None:
 
 
 def validate_process_type(name: str) -> None:
-    if not PROCESS_TYPE.match(name):
+    if not PROCESS_TYPE.fullmatch(name):
         raise ValidationError(
             f"{name!r} is not a valid process type: use up to 30 lowercase letters, digits and "
             "dashes, starting with a letter (web, worker, clock, ...).",
@@ -55,7 +65,7 @@ def validate_process_type(name: str) -> None:
 
 
 def validate_config_key(key: str) -> None:
-    if len(key) > CONFIG_KEY_MAX or not CONFIG_KEY.match(key):
+    if len(key) > CONFIG_KEY_MAX or not CONFIG_KEY.fullmatch(key):
         raise ValidationError(
             f"{key[:60]!r} is not a valid config var name: use letters, digits and underscores, "
             f"not starting with a digit, at most {CONFIG_KEY_MAX} characters.",
@@ -93,7 +103,7 @@ def validate_quantity(quantity: int) -> None:
 
 
 def validate_image(image: str) -> None:
-    if len(image) > IMAGE_MAX or not IMAGE_REFERENCE.match(image):
+    if len(image) > IMAGE_MAX or not IMAGE_REFERENCE.fullmatch(image):
         raise ValidationError(
             f"{image[:80]!r} is not an image reference: use registry/name:tag or "
             "registry/name@sha256:digest.",
@@ -101,12 +111,12 @@ def validate_image(image: str) -> None:
         )
 
 
-INT_OR_PERCENT = re.compile(r"^(?:[0-9]{1,3}%|[0-9]{1,3})$")
+INT_OR_PERCENT = re.compile(r"[0-9]{1,3}%?")
 
 
 def validate_rolling_update(max_surge: str, max_unavailable: str) -> None:
     for label, value in (("Max surge", max_surge), ("Max unavailable", max_unavailable)):
-        if not INT_OR_PERCENT.match(value) or (value.endswith("%") and int(value[:-1]) > 100):
+        if not INT_OR_PERCENT.fullmatch(value) or (value.endswith("%") and int(value[:-1]) > 100):
             raise ValidationError(
                 f"{label} {value!r} must be a number of dynos (such as 1) or a percentage "
                 "(such as 25%).",
@@ -145,7 +155,7 @@ def validate_healthcheck(kind: str, path: str, command: str) -> None:
         )
 
 
-REGISTRY = re.compile(rf"^{_DOMAIN}$")
+REGISTRY = re.compile(_DOMAIN)
 REGISTRY_LOGIN_MAX = 255
 REGISTRY_PASSWORD_MAX = 4096
 
@@ -153,7 +163,7 @@ REGISTRY_PASSWORD_MAX = 4096
 def validate_registry_credential(registry: str, username: str, password: str) -> None:
     """A registry as image references name it (a host with a dot or a port, or localhost) and a
     login to it; the password may be a token, but not empty or huge."""
-    if len(registry) > 253 or not REGISTRY.match(registry):
+    if len(registry) > 253 or not REGISTRY.fullmatch(registry):
         raise ValidationError(
             f"{registry[:80]!r} is not a registry: use its host as images name it, such as "
             "ghcr.io or registry.example.com:5000.",

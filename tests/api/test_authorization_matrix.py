@@ -147,7 +147,7 @@ PAGES = [
     (
         "POST",
         "/apps/billing/access",
-        {"user": "eve", "permissions": ["deploy"]},
+        {"user": "eve@example.org", "permissions": ["deploy"]},
         _row(302, 403, 403, 302, 404, 302),
     ),
     ("POST", "/apps/billing/destroy", {"confirm": "billing"}, _row(302, 403, 403, 302, 404, 302)),

@@ -7,7 +7,9 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.platform.models import (
     App,
+    Collaborator,
     DynoSize,
+    Membership,
     Operation,
     ProcessStatus,
     ProcessType,
@@ -52,6 +54,29 @@ def test_it_searches_by_name_and_answers_htmx_with_the_rows_only(bob_client, bob
     assert b"billing" not in response.content
     assert b"<html" not in response.content
     assert b'id="app-rows"' in response.content
+
+
+def test_it_searches_team_names_and_takes_the_query_literally(bob_client, bob, team, app):
+    other = Team.objects.create(name="payments")
+    Membership.objects.create(team=other, user=bob)
+    app_create(actor=bob, team=other, name="ledger")
+    content = bob_client.get("/", {"q": "PAYM"}).content
+    assert b"ledger" in content
+    assert b"billing" not in content
+    # LIKE's wildcards match themselves only: no app name holds one.
+    for query in ("%", "_", "\\"):
+        assert b"No apps match" in bob_client.get("/", {"q": query}).content, query
+
+
+def test_a_collaborator_outside_the_team_sees_that_app_only(client, bob, team, app, charlie):
+    app_create(actor=bob, team=team, name="payroll")
+    Collaborator.objects.create(app=app, user=charlie, permissions=["view"])
+    client.force_login(charlie)
+    content = client.get("/").content
+    assert b"billing" in content
+    assert b"payroll" not in content
+    assert client.get("/apps/billing/").status_code == 200
+    assert client.get("/apps/payroll/").status_code == 404
 
 
 def test_a_history_restore_gets_the_whole_page_and_every_answer_varies_on_hx_request(

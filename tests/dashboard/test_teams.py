@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -27,9 +28,29 @@ def test_team_admins_add_and_remove_members(bob_client, team, charlie):
     assert team.memberships.get(user=charlie).role == "member"
     bob_client.post("/teams/acme", {"user": "charlie", "remove": "on"})
     assert not team.memberships.filter(user=charlie).exists()
-    unknown = bob_client.post("/teams/acme", {"user": "nobody", "role": "member"})
+    unknown = bob_client.post("/teams/acme", {"user": "nobody@example.org", "role": "member"})
     assert unknown.status_code == 400
     assert b"No user" in unknown.content
+
+
+def test_a_new_member_is_named_by_email_so_no_account_is_found_by_its_username(
+    bob_client, team, charlie
+):
+    """Any user may create a team: adding `charlie` by username found his account and showed
+    his email in the members list."""
+    refused = bob_client.post("/teams/acme", {"user": "charlie", "role": "member"})
+    assert refused.status_code == 400
+    assert b"email address" in refused.content
+    assert not team.memberships.filter(user=charlie).exists()
+    assert charlie.email.encode() not in bob_client.get("/teams/acme").content
+    bob_client.post("/teams/acme", {"user": "CHARLIE@example.org", "role": "member"})
+    assert team.memberships.filter(user=charlie).exists()
+
+
+def test_a_collaborator_is_named_by_email_too(bob_client, app, charlie):
+    refused = bob_client.post("/apps/billing/access", {"user": "charlie", "permissions": []})
+    assert refused.status_code == 400
+    assert not app.collaborators.exists()
 
 
 def test_the_last_admin_stays(bob_client, team, bob):
@@ -128,7 +149,9 @@ def test_access_is_given_and_taken_back_per_app(bob_client, app, charlie):
     assert "view, deploy" in page
     bob_client.post("/apps/billing/access", {"user": "charlie", "remove": "on"})
     assert app_permissions(charlie, app) == set()
-    bad = bob_client.post("/apps/billing/access", {"user": "nobody", "permissions": ["deploy"]})
+    bad = bob_client.post(
+        "/apps/billing/access", {"user": "nobody@example.org", "permissions": ["deploy"]}
+    )
     assert bad.status_code == 400
     assert b"No user" in bad.content
 
@@ -142,3 +165,19 @@ def test_only_managers_give_access(client, app, charlie):
     refused = client.post("/apps/billing/access", {"user": "charlie", "permissions": ["manage"]})
     assert refused.status_code == 403
     assert Collaborator.objects.get(app=app, user=charlie).permissions == ["view", "operate"]
+
+
+def test_the_csv_export_keeps_a_cell_from_being_read_as_a_formula(client, root, team, app):
+    from django.contrib.auth.models import User
+
+    from apps.platform.services import config_update
+
+    # "@", "+", "-" and "=" start a formula in a spreadsheet; a username may start with three.
+    for name in ("@sum", "+cmd", "-2"):
+        user = User.objects.create_user(name, f"{name[1:]}x@example.org", "a password 123")
+        config_update(actor=user, app=app, changes={"KEY": name})
+    client.force_login(root)
+    exported = client.get("/activity", {"action": "config", "format": "csv"})
+    rows = list(csv.reader(b"".join(exported.streaming_content).decode().splitlines()))
+    actors = {row[2] for row in rows[1:]}
+    assert actors == {"'@sum", "'+cmd", "'-2"}

@@ -400,9 +400,36 @@ def test_namespace_object():
     assert ns == {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": "paas-shop", "labels": m.labels(app())},
+        "metadata": {
+            "name": "paas-shop",
+            "labels": m.labels(app())
+            | {
+                "pod-security.kubernetes.io/enforce": "baseline",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+            },
+        },
     }
     assert m.PROCESS_LABEL not in ns["metadata"]["labels"]
+
+
+def test_every_dyno_is_confined_whatever_its_image_asks():
+    """No privilege escalation, no capability, the runtime's seccomp profile, no API token:
+    before, a dyno ran with what its image asked and could read its ServiceAccount's token."""
+    web = process("web")
+    pods = [
+        m.deployment(app(web), web)["spec"]["template"]["spec"],
+        m.one_off_pod(app(web), m.RunSpec(name="run-1", number=1, command="sh", process=web))[
+            "spec"
+        ],
+    ]
+    for pod in pods:
+        assert pod["automountServiceAccountToken"] is False
+        assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+        (container,) = pod["containers"]
+        assert container["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+        }
 
 
 def test_placement_goes_on_every_pod_template_and_is_absent_when_unset():

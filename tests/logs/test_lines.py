@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from apps.logs.lines import MAX_LINE, LogLine, heroku_format, merge, parse_kube_line
+from apps.platform.logs import resume_point
 
 FALLBACK = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
 
@@ -180,3 +181,37 @@ def test_heroku_format_keeps_colours_and_drops_line_breaks():
     assert heroku_format(line) == (
         "2026-01-02T00:00:00.000000+00:00 app[worker.3]: \x1b[31mred\x1b[0mnext"
     )
+
+
+def test_heroku_format_keeps_colours_and_drops_what_a_terminal_would_act_on():
+    """The CLI writes each line to the user's terminal as it comes: an app's log must not set
+    the window title or the clipboard (OSC), move the cursor or clear the screen."""
+    text = (
+        "\x1b[31mred\x1b[0m \x1b]0;owned\x07\x1b]52;c;cm0gLXJmIC8=\x07\x1b[2J\x1b[Hok\x08\x1bc\tend"
+    )
+    line = LogLine(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "app", "web.1", text)
+    assert heroku_format(line).endswith("app[web.1]: \x1b[31mred\x1b[0m ok\tend")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not a time",
+        "2026-01-02T03:04:05\n",
+        "\u0662026-01-02",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59",
+        "1" * 500,
+    ],
+)
+def test_a_malformed_or_far_off_last_event_id_is_no_resume_point(text):
+    """It reached the follow threads, where a naive or year-1 time raised in every thread."""
+    assert resume_point(text) is None
+
+
+def test_a_recent_last_event_id_resumes_there_in_utc():
+    recent = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+    naive = recent.replace(tzinfo=None).isoformat()
+    assert resume_point(naive) == recent
+    assert resume_point(recent.isoformat()) == recent

@@ -432,3 +432,31 @@ def test_a_failing_release_is_explained_and_the_old_dynos_keep_serving(
     assert {d.reason for d in failing} == {reason}
     # maxUnavailable 0: the previous release's dynos stay up while the new ones fail.
     assert Dyno.objects.filter(app=shop, process_type="web", ready=True).count() == 2
+
+
+def test_the_api_server_refuses_a_privileged_pod_in_an_app_namespace(shop, kube, kube_api):
+    """Pod Security Admission enforces baseline there: whoever holds a token that can create
+    pods in the namespace still cannot run one privileged or on the host's network."""
+    assert reconcile_app(shop.pk, kube=kube)
+    labels = client.CoreV1Api(kube_api).read_namespace(shop.namespace).metadata.labels
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    for container_security, pod_extra in (
+        ({"privileged": True}, {}),
+        ({}, {"hostNetwork": True}),
+        ({"capabilities": {"add": ["SYS_ADMIN"]}}, {}),
+    ):
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "hostile"},
+            "spec": {
+                "containers": [
+                    {"name": "x", "image": IMAGE, "securityContext": container_security}
+                ],
+                **pod_extra,
+            },
+        }
+        with pytest.raises(client.ApiException) as refused:
+            client.CoreV1Api(kube_api).create_namespaced_pod(shop.namespace, pod)
+        assert refused.value.status == 403
+        assert "violates PodSecurity" in refused.value.body

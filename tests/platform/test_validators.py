@@ -83,3 +83,30 @@ def test_valid_images(image):
 def test_malformed_images(image):
     with pytest.raises(ValidationError, match="not an image reference"):
         v.validate_image(image)
+
+
+@pytest.mark.parametrize(
+    ("validate", "value"),
+    [
+        (v.validate_app_name, "billing\n"),
+        (v.validate_process_type, "web\n"),
+        (v.validate_config_key, "KEY\n"),
+        (v.validate_image, "registry.example.com/app:v1\n"),
+        (v.validate_image, "registry.example.com/app:v\u0661"),
+        (lambda value: v.validate_registry_credential(value, "u", "p"), "ghcr.io\n"),
+        (lambda value: v.validate_rolling_update(value, "0"), "25%\n"),
+    ],
+)
+def test_a_trailing_newline_or_a_non_ascii_character_is_refused(validate, value):
+    """A `$` also matches before a final newline: such a name passed here and was refused by
+    the API server on every resync."""
+    with pytest.raises(ValidationError):
+        validate(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("7", 7), ("0012", 12), ("\u00b2", None), ("\u0663", None), ("", None), ("1" * 10, None)],
+)
+def test_ascii_int_reads_ascii_digits_only_and_bounded(text, number):
+    assert v.ascii_int(text) == number

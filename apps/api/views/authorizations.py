@@ -15,6 +15,7 @@ from apps.api.http import ApiRequest, api_view, basic_user, bearer_user, respond
 from apps.api.models import ApiToken
 from apps.api.throttle import login_allowed, login_failed
 from apps.api.tokens import token_create, token_rotate
+from apps.platform.validators import ascii_int
 
 
 def _shape(token: ApiToken, user: Any, secret: str | None = None) -> dict[str, Any]:
@@ -56,8 +57,8 @@ def _expires_in(value: Any) -> int | None:
     """The CLI sends `--expires-in` as it was typed: a number, or a string of one."""
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = ascii_int(value.strip(), 10)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= 10 * 365 * 86400:
         raise ApiError(422, "invalid_params", "expires_in must be a number of seconds.")
     return value
@@ -78,7 +79,11 @@ def authorizations(request: ApiRequest) -> Any:
 
 def _token(request: ApiRequest, token: str) -> ApiToken:
     user: Any = request.user  # signed in: api_view checked the token
-    found = ApiToken.objects.filter(user=user, pk=token).first() if token.isdigit() else None
+    found = (
+        ApiToken.objects.filter(user=user, pk=number).first()
+        if (number := ascii_int(token))
+        else None
+    )
     if found is None:
         raise ApiError(404, "not_found", "Couldn't find that authorization.")
     return found

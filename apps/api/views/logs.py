@@ -3,7 +3,6 @@ Server-Sent Events, one line per event in Heroku's format, and keeps following w
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from apps.api.errors import ApiError, invalid
 from apps.api.http import ApiRequest, api_view, respond
 from apps.api.views.common import find_app
 from apps.logs.lines import heroku_format
-from apps.platform.logs import LogFilter, Tail, recent
+from apps.platform.logs import LogFilter, Tail, recent, resume_point
 from apps.platform.models import App
 
 SALT = "paas.log-session"
@@ -66,10 +65,7 @@ def _lines(app: App, session: dict[str, Any], since_id: str) -> Iterator[str]:
         yield f"id: {line.timestamp.isoformat()}\ndata: {heroku_format(line)}\n\n"
     if not session["tail"]:
         return
-    since = shown[-1].timestamp if shown else datetime.now(UTC)
-    if since_id:
-        with contextlib.suppress(ValueError):
-            since = datetime.fromisoformat(since_id)
+    since = resume_point(since_id) or (shown[-1].timestamp if shown else datetime.now(UTC))
     tail = Tail(app, log_filter, since=since)
     try:
         for item in tail:

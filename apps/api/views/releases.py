@@ -16,6 +16,7 @@ from apps.api.views.common import find_app
 from apps.platform.models import App, Operation, Release
 from apps.platform.permissions import DEPLOY, MANAGE, require, require_config_values
 from apps.platform.services import config_update, release_deploy, release_rollback
+from apps.platform.validators import ascii_int
 
 
 def _statuses(app: App, releases: list[Release]) -> dict[int, str]:
@@ -44,8 +45,8 @@ def _shaped(app: App, releases: list[Release]) -> list[dict[str, Any]]:
 def _find(app: App, identity: str) -> Release:
     releases: QuerySet[Release] = app.releases.select_related("created_by")
     found = None
-    if identity.isdigit() and len(identity) < 10:
-        found = releases.filter(version=int(identity)).first()
+    if (version := ascii_int(identity)) is not None:
+        found = releases.filter(version=version).first()
     else:
         with contextlib.suppress(ValueError):  # a malformed UUID names no release
             found = releases.filter(uid=uuid.UUID(identity)).first()
@@ -62,8 +63,7 @@ def releases(request: ApiRequest, app: str) -> Any:
     paging = parse_range(request.headers.get("Range", ""), fields=("version",), default="version")
     listing = found.releases.select_related("created_by")
     listing = listing.order_by("-version" if paging.descending else "version")
-    if paging.after.isdigit():
-        after = int(paging.after)
+    if (after := ascii_int(paging.after)) is not None:
         listing = listing.filter(**{"version__lt" if paging.descending else "version__gt": after})
     page = list(listing[: paging.max + 1])
     more, page = len(page) > paging.max, page[: paging.max]

@@ -61,6 +61,17 @@ class _Echo:
         return value
 
 
+# What a spreadsheet would run as a formula when the export is opened (OWASP's list).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet shows as text: a leading ' keeps `=HYPERLINK(...)` in an
+    app name, a description or a config change from being evaluated."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def _export(history: QuerySet[Activity], kind: str) -> StreamingHttpResponse:
     """Streamed, so an export of years of history never sits whole in memory."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -82,7 +93,7 @@ def _export(history: QuerySet[Activity], kind: str) -> StreamingHttpResponse:
             for row in rows:
                 yield writer.writerow(
                     [
-                        json.dumps(row[f]) if f in ("before", "after") else row[f] or ""
+                        _cell(json.dumps(row[f]) if f in ("before", "after") else row[f])
                         for f in EXPORT_FIELDS
                     ]
                 )

@@ -20,7 +20,7 @@ def index(request: Request) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:60]
     state = request.GET.get("state", "")
     state = state if state in APP_STATES else ""
-    rows = AppRows(request.user, query=query, state=state)
+    rows = AppRows(request.user, query=query, states=[state] if state else ())
     listing = Paginator(rows, APPS_PER_PAGE).get_page(request.GET.get("page"))
     context = {"listing": listing, "query": query, "state": state, "states": APP_STATES}
     return page(request, "dashboard/apps.html", context, partial="app-rows")

@@ -18,7 +18,7 @@ from apps.platform.orphans import orphan_adopt, orphan_delete
 @require_GET
 @site_admin_view
 def fleet(request: Request) -> HttpResponse:
-    apps, dynos = fleet_problems()
+    apps, dynos = fleet_problems(request.user)
     context = {
         "apps": apps,
         "dynos": dynos,

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from apps.dashboard.views.common import Request, app_view, page
-from apps.platform.logs import LogFilter, Tail, recent
+from apps.platform.logs import LogFilter, Tail, recent, resume_point
 from apps.platform.models import App
 
 RECENT_LINES = 200
@@ -58,11 +58,7 @@ def _events(tail: Tail) -> Iterator[str]:
 
 def _since(request: Request) -> datetime:
     text = request.headers.get("Last-Event-ID") or request.GET.get("since", "")
-    try:
-        since = datetime.fromisoformat(text)
-    except ValueError:
-        return datetime.now(UTC)
-    return since if since.tzinfo else since.replace(tzinfo=UTC)
+    return resume_point(text) or datetime.now(UTC)
 
 
 @require_GET

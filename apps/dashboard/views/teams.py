@@ -21,6 +21,7 @@ from apps.platform.admin_services import (
 )
 from apps.platform.models import DynoSize
 from apps.platform.permissions import is_team_admin, member_teams
+from apps.platform.validators import ascii_int
 
 
 @require_http_methods(["GET", "POST"])
@@ -94,7 +95,7 @@ class SizeForm(forms.ModelForm):  # type: ignore[type-arg]
 def sizes(request: Request) -> HttpResponse:
     instance = None
     if pk := request.POST.get("id") or request.GET.get("edit"):
-        instance = DynoSize.objects.filter(pk=pk if str(pk).isdigit() else -1).first()
+        instance = DynoSize.objects.filter(pk=ascii_int(pk) or 0).first()
     form = SizeForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         size = dyno_size_save(actor=request.user, size=form.save(commit=False))

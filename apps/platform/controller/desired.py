@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection
 
 from apps.kube.manifests import AppSpec, HealthCheckSpec, ProcessSpec
 from apps.platform import features
 from apps.platform.installation import installation_id
+from apps.platform.json_rows import from_json_row
 from apps.platform.models import (
     App,
     DynoSize,
@@ -19,8 +20,6 @@ from apps.platform.models import (
     RegistryCredential,
     Release,
 )
-
-M = TypeVar("M", bound=models.Model)
 
 
 def _process_spec(process: ProcessType) -> ProcessSpec:
@@ -71,12 +70,6 @@ SPEC_COLUMNS = f"""
                               ORDER BY c.app_id NULLS FIRST, c.registry), '[]'::json)
      FROM {RegistryCredential._meta.db_table} c WHERE c.app_id = a.id OR c.team_id = a.team_id)
 """
-
-
-def from_json_row(model: type[M], row: dict[str, Any]) -> M:
-    """A model instance from its row as JSON, each value converted as the ORM would."""
-    fields = model._meta.concrete_fields
-    return model(**{f.attname: f.to_python(row[f.column]) for f in fields})
 
 
 def spec_from_row(

@@ -18,6 +18,7 @@ from apps.kube.adapter import Cluster, ClusterError
 from apps.kube.manifests import NUMBER_LABEL, PROCESS_LABEL
 from apps.kube.status import dyno_state, rollout
 from apps.platform.models import App, Dyno, Operation, ProcessStatus
+from apps.platform.validators import ascii_int
 
 ROLLOUT_FIELDS = (
     "generation",
@@ -102,11 +103,7 @@ def record_pod(app: App, pod: dict[str, Any]) -> bool:
     )
     # A one-off dyno carries its number (run.1234), chosen when it was asked for.
     given = meta.get("labels", {}).get(NUMBER_LABEL, "")
-    number = (
-        int(given)
-        if given.isdigit()
-        else next(n for n in range(1, len(taken) + 2) if n not in taken)
-    )
+    number = ascii_int(given) or next(n for n in range(1, len(taken) + 2) if n not in taken)
     Dyno.objects.create(app=app, pod_uid=meta["uid"], number=number, **values)
     return bool(observed.reason)
 
