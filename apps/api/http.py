@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.api.errors import ApiError, invalid, not_found
@@ -97,7 +98,10 @@ def api_view(
                 return not_found("Not found.").response()
             except PermissionDenied as error:
                 return ApiError(403, "forbidden", str(error) or "Not allowed.").response()
-            return result if isinstance(result, HttpResponseBase) else respond(result)
+            response = result if isinstance(result, HttpResponseBase) else respond(result)
+            # Config values, tokens and logs: nothing the API answers may be kept by a cache.
+            add_never_cache_headers(response)
+            return response
 
         return wrapper
 

@@ -175,6 +175,7 @@ def test_config_vars_get_set_and_unset_with_null(api, app):
     assert set_.json_body == {"A": "1", "B": "two"}
     unset = api("PATCH", "/apps/billing/config-vars", {"A": None})
     assert unset.json_body == {"B": "two"}
+    assert "no-store" in api("GET", "/apps/billing/config-vars")["Cache-Control"]
     versions = app.releases.count()
     same = api("PATCH", "/apps/billing/config-vars", {"B": "two"})
     assert same.status_code == 200
@@ -298,3 +299,31 @@ def test_bad_one_off_dynos_are_refused(api, app, body, message):
     assert response.status_code == 422
     assert message in response.json_body["message"]
     assert not app.operations.filter(kind=Operation.Kind.RUN).exists()
+
+
+# Input that reached a 500: each is refused at the edge with a clear error.
+
+
+@pytest.mark.parametrize("number", ["\u00b2", "\u0663", "1" * 5000])
+def test_a_dyno_number_that_is_not_ascii_digits_names_no_dyno(api, app, number):
+    """ "²".isdigit() is true and int("²") raises: it was a 500."""
+    for method, path in (
+        ("DELETE", f"/apps/billing/dynos/web.{number}"),
+        ("POST", f"/apps/billing/dynos/web.{number}/actions/stop"),
+        ("GET", f"/apps/billing/releases/{number}"),
+    ):
+        response = api(method, path)
+        assert response.status_code in (202, 404, 422), (method, path, response.status_code)
+    listing = api("GET", "/apps/billing/releases", Range=f"version ]{number}..; max=5;")
+    assert listing.status_code in (200, 206)
+
+
+@pytest.mark.parametrize("expires_in", ["1" * 5000, "\u00b2", 10**400, "-5", 0])
+def test_an_expires_in_out_of_range_is_refused(api, expires_in):
+    response = api("POST", "/oauth/authorizations", {"expires_in": expires_in})
+    assert response.status_code == 422
+    assert "expires_in" in response.json_body["message"]
+
+
+def test_an_app_name_with_a_nul_is_not_found(api, app):
+    assert api("GET", "/apps/billing\x00").status_code == 404

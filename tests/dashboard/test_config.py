@@ -20,6 +20,7 @@ def test_values_stay_out_of_the_page_until_revealed(bob_client, secret):
     revealed = bob_client.get("/apps/billing/config/DATABASE_URL", headers=HTMX)
     assert revealed.status_code == 200
     assert "postgres://u:hunter2@db/x" in revealed.content.decode()
+    assert "no-store" in revealed["Cache-Control"]  # no cache keeps a secret
     assert bob_client.get("/apps/billing/config/NOPE").status_code == 404
 
 

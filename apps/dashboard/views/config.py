@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.dashboard.forms import ConfigVarForm
@@ -45,6 +46,7 @@ def config(request: Request, app: App) -> HttpResponse:
 
 
 @require_GET
+@never_cache  # a config value: no browser or proxy cache may keep it
 @app_view
 def reveal(request: Request, app: App, key: str) -> HttpResponse:
     require_config_values(request.user, app)
