@@ -54,6 +54,7 @@ from apps.platform.services import (  # noqa: E402
     release_deploy,
 )
 from paas.celery import app as celery_app  # noqa: E402
+from paas.celery import worker_command  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("PAAS_STATE_DIR", ROOT / ".state" / "bench-logs"))
@@ -298,23 +299,7 @@ def main() -> None:
     hostname = f"bench-logs-{new_id()[:6]}@localhost"
     python = str(ROOT / ".venv" / "bin" / "python")
     processes = [
-        start(
-            "worker",
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "paas",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--hostname",
-            hostname,
-            "--without-gossip",
-            "--without-mingle",
-        ),
+        start("worker", *worker_command(hostname)),
         start("observer", python, "manage.py", "observe"),
         start(
             "web",

@@ -50,6 +50,7 @@ from apps.platform.services import (  # noqa: E402
     release_deploy,
 )
 from paas.celery import app as celery_app  # noqa: E402
+from paas.celery import worker_command  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = int(os.environ.get("BENCH_APPS", "300"))
@@ -79,22 +80,7 @@ def start_worker() -> subprocess.Popen[bytes]:
     hostname = f"bench-{uuid.uuid4().hex[:6]}@localhost"
     log = open(ROOT / ".state" / "bench-worker.log", "ab")  # noqa: SIM115
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "paas",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--hostname",
-            hostname,
-            "--without-gossip",
-            "--without-mingle",
-        ],
+        worker_command(hostname),
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -43,6 +43,7 @@ from kubernetes import client
 from apps.kube.adapter import Cluster
 from apps.platform.models import Membership, Team
 from paas.celery import app as celery_app
+from paas.celery import worker_command
 from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,23 +200,7 @@ def start_worker(
         env["RESYNC_SECONDS"] = str(resync_seconds)
     log = open(ARTIFACTS / log_name, "ab")  # noqa: SIM115 - the process writes it until it ends
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "paas",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--hostname",
-            hostname,
-            "--without-gossip",
-            "--without-mingle",
-            *extra,
-        ],
+        worker_command(hostname, *extra),
         cwd=ROOT,
         env=env_on_test_database() | env,
         stdout=log,
