@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -18,6 +19,7 @@ from paas.env import (
     env_int,
     env_label,
     env_list,
+    env_networks,
     env_node_selector,
     env_str,
     env_tolerations,
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "django_htmx",
     "template_partials",
     "apps.core",
@@ -57,7 +60,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* headers count only when a trusted proxy sent them.
+    "apps.core.clients.ForwardedHeaders",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,7 +73,30 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.api.http.ApiRouting",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Every sign-in (the login page, the admin's, `heroku login` through the API) goes through
+# authenticate(), which django-axes watches: after AXES_FAILURE_LIMIT failures for one account,
+# or from one client address, that account or address is refused for a while.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURES_ALLOWED", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "apps.core.clients.client_address"
+AXES_LOCKOUT_CALLABLE = "apps.core.clients.lockout_response"
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# The proxies in front of the platform (addresses or networks): only their X-Forwarded-For is
+# believed, for the client's address (apps/core/clients.py) and for HTTPS.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", [])
 
 ROOT_URLCONF = "paas.urls"
 WSGI_APPLICATION = "paas.wsgi.application"
@@ -172,6 +201,34 @@ STORAGES = {
 
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEVELOPMENT)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS as the proxy in front saw it: apps.core.clients.ForwardedHeaders drops the header from
+# anyone but a trusted proxy, so a client cannot claim it.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Sent on HTTPS responses only. Subdomains are left out: app URLs may live under the
+# dashboard's domain and be served on plain HTTP (HSTS_INCLUDE_SUBDOMAINS turns it on).
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0 if DEVELOPMENT else 365 * 86400)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
+# TLS ends at the ingress or load balancer, which redirects plain HTTP itself; the probes reach
+# the pods over HTTP. SECURE_SSL_REDIRECT=true redirects here too (the probes excepted).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^(livez|readyz|healthz)$"]
+# Choices documented above, not oversights (preload needs every subdomain on HTTPS).
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W008", "security.W021"]
+# No inline script, no eval, nothing from elsewhere; inline styles only (htmx's indicator style
+# and the rollout bars' widths). Every browser test fails on a violation (tests/conftest.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -72,6 +72,15 @@ def _fast_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _sign_in_failures_forgotten(redis_client: redis.Redis) -> Iterator[None]:
+    """Every test's client signs in from 127.0.0.1: failures one test counts (django-axes, in
+    Redis) must not lock the next test out."""
+    yield
+    for key in redis_client.scan_iter(match="*:axes-*"):
+        redis_client.delete(key)
+
+
+@pytest.fixture(autouse=True)
 def _dyno_sizes(request: pytest.FixtureRequest) -> None:
     """A transactional test starts on an emptied database: the dyno size catalogue, which a data
     migration seeds, is put back. (Django's serialized rollback would, but it keeps the data on
@@ -370,8 +379,18 @@ def browser() -> Iterator[object]:
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
     page = context.new_page()
+    # Whatever the Content Security Policy blocks, Chromium reports on the console: every
+    # browser test thereby checks that the pages need no inline script and nothing elsewhere.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert not blocked, blocked
 
 
 def screenshot(page: object, name: str) -> Path:

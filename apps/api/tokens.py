@@ -59,3 +59,11 @@ def user_for_token(secret: str) -> Any | None:
     if token.last_used is None or now - token.last_used > TOUCH_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used=now)
     return token.user
+
+
+def revoke_on_password_change(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """post_save of the user model: a new password ends every API token of the account, so a
+    token taken along with an old password stops working with it. set_password() leaves
+    `_password` set until save() is done; a hash upgraded at sign-in leaves it unset."""
+    if not created and getattr(instance, "_password", None) is not None:
+        ApiToken.objects.filter(user=instance).delete()

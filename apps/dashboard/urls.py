@@ -49,6 +49,7 @@ urlpatterns = [
     path("activity", activity.activity, name="activity"),
     path("teams", teams.teams, name="teams"),
     path("teams/<slug:team>", teams.team, name="team"),
+    path("teams/<slug:team>/quotas", teams.team_quotas, name="team-quotas"),
     path("sizes", teams.sizes, name="sizes"),
     path("fleet", fleet.fleet, name="fleet"),
     path("fleet/orphans/<int:pk>", fleet.orphan, name="orphan"),

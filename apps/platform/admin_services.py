@@ -98,6 +98,23 @@ def membership_remove(*, actor: User, team: Team, user: str) -> None:
     _audit(actor, "team.remove", {"team": team.name, "user": user, "role": membership.role}, {})
 
 
+QUOTA_FIELDS = ("quota_apps", "quota_dynos", "quota_cpu_millicores", "quota_memory_mib")
+
+
+@transaction.atomic
+def team_quotas_set(*, actor: User, team: Team, limits: dict[str, int | None]) -> Team:
+    """Sets a team's quotas (None: no limit). A quota below what the team holds now stands:
+    the team keeps what it has and may only shrink until it is under."""
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    before = {f: getattr(team, f) for f in QUOTA_FIELDS}
+    for field in QUOTA_FIELDS:
+        setattr(team, field, limits.get(field))
+    team.full_clean()
+    team.save(update_fields=list(QUOTA_FIELDS))
+    _audit(actor, "team.quotas", before | {"team": team.name}, limits)
+    return team
+
+
 @transaction.atomic
 def dyno_size_save(*, actor: User, size: DynoSize) -> DynoSize:
     """Creates or edits a size. Every app running it is reconciled, so its dynos get the new

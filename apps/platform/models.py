@@ -14,6 +14,12 @@ from apps.platform.validators import validate_app_name, validate_process_type
 class Team(models.Model):
     name = models.SlugField(max_length=50, unique=True)
     created = models.DateTimeField(auto_now_add=True)
+    # Set by site administrators; blank is no limit (apps/platform/quotas.py). Dynos count an
+    # autoscaled process type at its maximum, CPU and memory at each dyno's size limits.
+    quota_apps = models.PositiveIntegerField(null=True, blank=True)
+    quota_dynos = models.PositiveIntegerField(null=True, blank=True)
+    quota_cpu_millicores = models.PositiveIntegerField(null=True, blank=True)
+    quota_memory_mib = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name

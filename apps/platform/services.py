@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.kube.adapter import NotOurs, TemporaryError
-from apps.platform import features, tasks
+from apps.platform import features, quotas, tasks
 from apps.platform.features import find_feature
 from apps.platform.installation import cluster
 from apps.platform.models import (
@@ -133,7 +133,10 @@ def app_create(*, actor: User, team: Team, name: str) -> App:
         raise ValidationError(f"The name {name} is already taken.", code="app_name_taken")
     uid = uuid.uuid4()
     namespace = _free_namespace(name, str(uid))
-    app = App.objects.create(name=name, team=team, namespace=namespace, uid=uid, owner=_user(actor))
+    with quotas.within_quota(team.pk):
+        app = App.objects.create(
+            name=name, team=team, namespace=namespace, uid=uid, owner=_user(actor)
+        )
     release = _new_release(app, actor, "Initial release")
     _operation(app, actor, Operation.Kind.CREATE, release)
     _record(app, actor, "app.create", {}, {"name": name, "team": team.name})
@@ -179,19 +182,20 @@ def formation_update(*, actor: User, app: App, changes: list[ProcessChange]) -> 
             )
     before = {n: {"quantity": p.quantity, "size": p.size.name} for n, p in existing.items()}
     commands_changed = False
-    for change in changes:
-        process = existing.get(change.name) or ProcessType(
-            app=app, name=change.name, size=sizes[DEFAULT_SIZE]
-        )
-        if change.quantity is not None:
-            process.quantity = change.quantity
-        if change.size is not None:
-            process.size = sizes[change.size]
-        if change.command is not None and change.command != process.command:
-            process.command, commands_changed = change.command, True
-        # Only the fields a formation change sets: a shorter statement on every scale's path.
-        process.save(update_fields=["quantity", "size", "command"] if process.pk else None)
-        existing[change.name] = process
+    with quotas.within_quota(app.team_id):
+        for change in changes:
+            process = existing.get(change.name) or ProcessType(
+                app=app, name=change.name, size=sizes[DEFAULT_SIZE]
+            )
+            if change.quantity is not None:
+                process.quantity = change.quantity
+            if change.size is not None:
+                process.size = sizes[change.size]
+            if change.command is not None and change.command != process.command:
+                process.command, commands_changed = change.command, True
+            # Only the fields a formation change sets: a shorter statement on every scale's path.
+            process.save(update_fields=["quantity", "size", "command"] if process.pk else None)
+            existing[change.name] = process
     after = {n: {"quantity": p.quantity, "size": p.size.name} for n, p in existing.items()}
     release = _new_release(app, actor, "Update process commands") if commands_changed else None
     _record(app, actor, "formation.update", before, after)
@@ -249,13 +253,14 @@ def release_deploy(
     if commands:
         existing = {p.name: p for p in app.process_types.all()}
         size = DynoSize.objects.filter(name=DEFAULT_SIZE).first() or DynoSize.objects.first()
-        for name, command in commands.items():
-            process = existing.get(name) or ProcessType(
-                app=app, name=name, size=size, quantity=1 if name == "web" else 0
-            )
-            if process.pk is None or process.command != command:
-                process.command = command
-                process.save()
+        with quotas.within_quota(app.team_id):  # a first web dyno counts
+            for name, command in commands.items():
+                process = existing.get(name) or ProcessType(
+                    app=app, name=name, size=size, quantity=1 if name == "web" else 0
+                )
+                if process.pk is None or process.command != command:
+                    process.command = command
+                    process.save()
     release = _new_release(app, actor, description or f"Deploy {image}", image=image)
     _operation(app, actor, Operation.Kind.DEPLOY, release)
     _record(app, actor, "release.deploy", {}, {"version": release.version, "image": image})
@@ -397,7 +402,8 @@ def autoscale_update(
         target.autoscale_cpu_percent = cpu_percent
         # The count the range starts from, kept when autoscaling is turned off again.
         target.quantity = min(max(target.quantity, minimum), maximum)
-    target.save()
+    with quotas.within_quota(app.team_id):
+        target.save()
     after = {"min": target.autoscale_min, "max": target.autoscale_max}
     _record(app, actor, "autoscale.update", before | {"process": process}, after)
     return _operation(app, actor, Operation.Kind.AUTOSCALE, target=process)
@@ -499,6 +505,7 @@ def dyno_run(
         # Attached, the dyno waits for its session; the command then runs in it by an exec.
         "attach": attach,
     }
+    quotas.admit_one_off(app.team_id)
     _record(app, actor, "dyno.run", {}, {"command": command, "dyno": f"run.{number}"})
     return _operation(app, actor, Operation.Kind.RUN, target=f"run.{number}", run=run)
 

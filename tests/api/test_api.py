@@ -58,6 +58,19 @@ def test_heroku_login_issues_a_token_that_works(client, bob, team):
     assert token not in str(list(bob.api_tokens.values()))  # stored hashed
 
 
+def test_a_new_password_ends_every_token_of_the_account(client, bob, team):
+    """Tokens survived a password change: one taken with a stolen password kept working."""
+    token = token_create(user=bob, name="laptop")[1]
+    assert Api(client, token)("GET", "/account").status_code == 200
+    bob.check_password("bob password 1")  # a sign-in may upgrade the hash: tokens stay
+    bob.save()
+    assert Api(client, token)("GET", "/account").status_code == 200
+    bob.set_password("a new password 2")
+    bob.save()
+    assert Api(client, token)("GET", "/account").status_code == 401
+    assert not bob.api_tokens.exists()
+
+
 def test_sign_in_is_throttled_after_repeated_failures(client, bob, team, settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     wrong = base64.b64encode(b"bob@example.org:wrong").decode()
@@ -67,7 +80,14 @@ def test_sign_in_is_throttled_after_repeated_failures(client, bob, team, setting
         ).status_code
         for _ in range(6)
     ]
-    assert statuses == [401] * 5 + [429]
+    # The fifth failure locks the account out (django-axes), and the answer says so at once.
+    assert statuses == [401] * 4 + [429] * 2
+    assert (
+        "Too many failed sign-ins"
+        in Api(client, None)(
+            "POST", "/oauth/authorizations", {}, Authorization=f"Basic {wrong}"
+        ).json_body["message"]
+    )
     right = base64.b64encode(b"bob@example.org:bob password 1").decode()
     refused = Api(client, None)("POST", "/oauth/authorizations", {}, Authorization=f"Basic {right}")
     assert refused.status_code == 429

@@ -178,6 +178,7 @@ PAGES = [
         {"user": "eve@example.org", "role": "member"},
         _row(302, 403, 403, 302, 404, 302),
     ),
+    ("POST", "/teams/acme/quotas", {"quota_dynos": "9"}, _row(302, 403, 403, 403, 403, 302)),
     ("GET", "/fleet", None, _row(302, 403, 403, 403, 403, 200)),
     ("GET", "/activity", None, _row(302, 403, 403, 403, 403, 200)),
     ("GET", "/sizes", None, _row(302, 403, 403, 403, 403, 200)),

@@ -84,6 +84,15 @@ def test_no_add_ons_and_no_buildpacks_are_said_so(heroku, token, deployed):
     assert f"{name} has no Buildpacks." in heroku("buildpacks", "-a", name, token=token).stdout
 
 
+def test_a_scale_over_the_teams_quota_is_refused_with_the_reason(heroku, token, deployed):
+    from apps.platform.models import Team
+
+    Team.objects.filter(pk=deployed.team_id).update(quota_dynos=2)
+    refused = heroku("ps:scale", "web=3", "-a", deployed.name, token=token, exits=2)
+    assert "may hold 2 dynos; this would make 3" in refused.stderr
+    assert deployed.process_types.get(name="web").quantity == 1
+
+
 def test_authorizations_are_the_users_api_tokens(heroku, token, bob):
     made = heroku(
         "authorizations:create", "-d", "ci deploys", "-e", "3600", "--json", token=token

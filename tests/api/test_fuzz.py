@@ -32,16 +32,28 @@ JSON = st.recursive(
     ),
     max_leaves=10,
 )
+# Shapes that reached a 500 or a broken state before: a name with a trailing newline (`$`
+# matched before it), digits that str.isdigit takes and int() refuses or reads, runs of digits
+# that overflow, a NUL, terminal escapes, a spreadsheet formula.
+HOSTILE = st.sampled_from(
+    ["billing\n", "web\n", "\u00b2", "\u0663", "1" * 5000, "\x00", "\x1b]0;x\x07", "=1+1"]
+)
 PATH_VALUES = {
-    "app": st.sampled_from(["billing", "nope", "BILLING", "0" * 36]) | st.text(max_size=40),
-    "type": st.sampled_from(["web", "worker", "nope"]) | st.text(max_size=20),
-    "dyno": st.sampled_from(["web.1", "web", "worker.2", "x.y"]) | st.text(max_size=20),
-    "release": st.sampled_from(["1", "2", "99", "-1", "0" * 36]) | st.text(max_size=40),
-    "user": st.sampled_from(["~", "bob@example.org", "nobody"]) | st.text(max_size=40),
-    "team": st.sampled_from(["acme", "globex", "nope"]) | st.text(max_size=40),
+    "app": st.sampled_from(["billing", "nope", "BILLING", "0" * 36])
+    | HOSTILE
+    | st.text(max_size=40),
+    "type": st.sampled_from(["web", "worker", "nope"]) | HOSTILE | st.text(max_size=20),
+    "dyno": st.sampled_from(["web.1", "web", "worker.2", "x.y", "web.\u00b2", "web." + "9" * 400])
+    | HOSTILE
+    | st.text(max_size=20),
+    "release": st.sampled_from(["1", "2", "99", "-1", "0" * 36]) | HOSTILE | st.text(max_size=40),
+    "user": st.sampled_from(["~", "bob@example.org", "nobody"]) | HOSTILE | st.text(max_size=40),
+    "team": st.sampled_from(["acme", "globex", "nope"]) | HOSTILE | st.text(max_size=40),
     "registry": st.sampled_from(["ghcr.io", "registry.example.com:5000", "nope", "a" * 300])
     | st.text(max_size=40),
-    "feature": st.sampled_from(["preboot", "runtime-dyno-metadata", "nope"]) | st.text(max_size=40),
+    "feature": st.sampled_from(["preboot", "runtime-dyno-metadata", "nope"])
+    | HOSTILE
+    | st.text(max_size=40),
 }
 
 
@@ -70,8 +82,9 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.lists(from_schema(schema.get("items", {})), max_size=4)
     return {
         "string": st.text(max_size=30)
-        | st.sampled_from(["web", "3", "+1", "-1", "standard-2x", "registry.example.com/a:b", "1"]),
-        "integer": st.integers(min_value=-5, max_value=2000),
+        | st.sampled_from(["web", "3", "+1", "-1", "standard-2x", "registry.example.com/a:b", "1"])
+        | HOSTILE,
+        "integer": st.integers(min_value=-5, max_value=2000) | st.just(10**400),
         "boolean": st.booleans(),
         "null": st.none(),
     }.get(kinds, JSON)

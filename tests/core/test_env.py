@@ -82,10 +82,11 @@ def test_bad_placement_settings_name_the_problem(monkeypatch, name, value, messa
         reader(name)
 
 
-def run_manage_check(**overrides: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | overrides
+def run_manage_check(*options: str, **overrides: str) -> subprocess.CompletedProcess[str]:
+    # The browser tests' allowance for their event loop is no setting of a deployment.
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"} | overrides
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", "check", *options],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -116,4 +117,16 @@ def test_start_up_stops_with_a_clear_message_on_a_bad_setting(overrides, message
 def test_start_up_succeeds_with_the_test_environment():
     result = run_manage_check()
     assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_deployment_checklist_is_clean_with_production_settings():
+    production = {
+        "PAAS_ENV": "production",
+        "DEBUG": "false",
+        "SECRET_KEY": "a-production-secret-key-of-more-than-fifty-characters-0123456789",
+        "ALLOWED_HOSTS": "paas.example.com",
+    }
+    result = run_manage_check("--deploy", "--fail-level", "WARNING", **production)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

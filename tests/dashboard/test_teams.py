@@ -181,3 +181,25 @@ def test_the_csv_export_keeps_a_cell_from_being_read_as_a_formula(client, root, 
     rows = list(csv.reader(b"".join(exported.streaming_content).decode().splitlines()))
     actors = {row[2] for row in rows[1:]}
     assert actors == {"'@sum", "'+cmd", "'-2"}
+
+
+def test_site_admins_set_team_quotas_and_members_see_them(root, bob_client, team, app):
+    from django.test import Client
+
+    assert bob_client.post("/teams/acme/quotas", {"quota_dynos": "1"}).status_code == 403
+    page = bob_client.get("/teams/acme").content.decode()
+    assert "Quotas" in page
+    assert "Save quotas" not in page  # team admins see the quotas, site admins set them
+    admin = Client()
+    admin.force_login(root)
+    bad = admin.post("/teams/acme/quotas", {"quota_dynos": "-1"})
+    assert bad.status_code == 400
+    saved = admin.post("/teams/acme/quotas", {"quota_dynos": "1", "quota_apps": ""})
+    assert saved.status_code == 302
+    team.refresh_from_db()
+    assert (team.quota_dynos, team.quota_apps) == (1, None)
+    refused = bob_client.post(
+        "/apps/billing/scale", {"process": "web", "quantity": 3}, headers={"HX-Request": "true"}
+    )
+    assert "may hold 1 dynos; this would make 3" in refused.content.decode()
+    assert not app.process_types.exists()

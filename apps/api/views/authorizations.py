@@ -13,7 +13,6 @@ from apps.api import shapes
 from apps.api.errors import ApiError
 from apps.api.http import ApiRequest, api_view, basic_user, bearer_user, respond
 from apps.api.models import ApiToken
-from apps.api.throttle import login_allowed, login_failed
 from apps.api.tokens import token_create, token_rotate
 from apps.platform.validators import ascii_int
 
@@ -39,16 +38,14 @@ def _shape(token: ApiToken, user: Any, secret: str | None = None) -> dict[str, A
 
 def _signed_in(request: ApiRequest) -> Any:
     """A token's user (the CLI's own calls), else an email and password (`heroku login -i`),
-    throttled per client."""
+    throttled per account and per client as every sign-in is (django-axes)."""
     user = bearer_user(request)
     if user is not None:
         return user
-    client = request.META.get("REMOTE_ADDR", "")
-    if not login_allowed(client):
-        raise ApiError(429, "rate_limit", "Too many failed sign-ins: wait a minute and retry.")
     user = basic_user(request)
+    if getattr(request, "axes_locked_out", False):
+        raise ApiError(429, "rate_limit", "Too many failed sign-ins: wait a few minutes and retry.")
     if user is None:
-        login_failed(client)
         raise ApiError(401, "unauthorized", "Invalid credentials provided.")
     return user
 

@@ -9,17 +9,20 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.dashboard.forms import MemberForm, TeamForm
 from apps.dashboard.views.common import Request, page, site_admin_view
+from apps.platform import quotas
 from apps.platform.admin_services import (
+    QUOTA_FIELDS,
     dyno_size_save,
     membership_remove,
     membership_set,
     team_create,
+    team_quotas_set,
 )
-from apps.platform.models import DynoSize
+from apps.platform.models import DynoSize, Team
 from apps.platform.permissions import is_team_admin, member_teams
 from apps.platform.validators import ascii_int
 
@@ -67,14 +70,59 @@ def team(request: Request, team: str) -> HttpResponse:
             else:
                 messages.success(request, "Members updated.")
                 return redirect("dashboard:team", found.name)
+    return _team_page(request, found, form=form, admin=admin)
+
+
+def _team_page(
+    request: Request,
+    team: Team,
+    *,
+    form: MemberForm | None = None,
+    admin: bool,
+    quota_form: QuotaForm | None = None,
+) -> HttpResponse:
+    apps, dynos, cpu, memory = quotas.usage(team)
+    limits = (team.quota_apps, team.quota_dynos, team.quota_cpu_millicores, team.quota_memory_mib)
+    labels = ("Apps", "Dynos", "CPU (millicores)", "Memory (MiB)")
     context = {
-        "team": found,
+        "team": team,
         "admin": admin,
-        "form": form,
-        "members": found.memberships.select_related("user"),
-        "apps": found.apps.order_by("name"),
+        "form": form or MemberForm(),
+        "members": team.memberships.select_related("user"),
+        "apps": team.apps.order_by("name"),
+        "usage": list(zip(labels, (apps, dynos, cpu, memory), limits, strict=True)),
+        "quota_form": quota_form or QuotaForm(instance=team),
     }
-    return page(request, "dashboard/team.html", context, status=400 if form.errors else 200)
+    failed = (form is not None and form.errors) or (quota_form is not None and quota_form.errors)
+    return page(request, "dashboard/team.html", context, status=400 if failed else 200)
+
+
+class QuotaForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Team
+        fields = QUOTA_FIELDS
+        labels = {
+            "quota_apps": "Apps",
+            "quota_dynos": "Dynos",
+            "quota_cpu_millicores": "CPU (millicores)",
+            "quota_memory_mib": "Memory (MiB)",
+        }
+        help_texts = dict.fromkeys(QUOTA_FIELDS, "Blank: no limit.")
+
+
+@require_POST
+@site_admin_view
+def team_quotas(request: Request, team: str) -> HttpResponse:
+    found = Team.objects.filter(name=team).first()
+    if found is None:
+        raise Http404("No such team")
+    form = QuotaForm(request.POST, instance=Team.objects.get(pk=found.pk))
+    if not form.is_valid():
+        return _team_page(request, found, admin=is_team_admin(request.user, found), quota_form=form)
+    limits = {f: form.cleaned_data[f] for f in QUOTA_FIELDS}
+    team_quotas_set(actor=request.user, team=found, limits=limits)
+    messages.success(request, "Quotas updated.")
+    return redirect("dashboard:team", found.name)
 
 
 class SizeForm(forms.ModelForm):  # type: ignore[type-arg]

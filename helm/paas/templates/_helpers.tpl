@@ -22,6 +22,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
 - {name: ALLOWED_HOSTS, value: {{ .Values.allowedHosts | quote }}}
 - {name: CSRF_TRUSTED_ORIGINS, value: {{ .Values.csrfTrustedOrigins | quote }}}
+{{- with .Values.trustedProxies }}
+- {name: TRUSTED_PROXIES, value: {{ . | quote }}}
+{{- end }}
 {{- with .Values.apps.nodeSelector }}
 - {name: APP_NODE_SELECTOR, value: {{ . | quote }}}
 {{- end }}
