@@ -80,6 +80,8 @@ class AppSpec:
     # dynos get Heroku's runtime metadata in their environment.
     preboot: bool = True
     dyno_metadata: bool = False
+    # Pod Security's restricted level on the namespace, and dynos that must not run as root.
+    restricted: bool = False
 
 
 MAINTENANCE_LABEL = "paas.dev/maintenance"
@@ -123,10 +125,7 @@ def config_hash(config: dict[str, str]) -> str:
 
 # Pod Security Admission on every app namespace: the API server itself refuses a pod that asks
 # for the host's namespaces, paths or ports, privileges or added capabilities, whoever sends it.
-POD_SECURITY = {
-    "pod-security.kubernetes.io/enforce": "baseline",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-}
+POD_SECURITY_VERSION = {"pod-security.kubernetes.io/enforce-version": "latest"}
 # What every dyno runs with, whatever its image says: it cannot gain privileges (setuid binaries
 # included), holds no capability, makes only the system calls of the runtime's default profile,
 # and has no token for the API server.
@@ -140,16 +139,29 @@ def namespace(spec: AppSpec) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": spec.namespace, "labels": labels(spec) | POD_SECURITY},
+        "metadata": {
+            "name": spec.namespace,
+            "labels": labels(spec)
+            | POD_SECURITY_VERSION
+            | {
+                "pod-security.kubernetes.io/enforce": "restricted"
+                if spec.restricted
+                else "baseline"
+            },
+        },
     }
 
 
-# What every dyno's pod spec shares beyond its containers.
-DYNO_POD: Manifest = {
-    "automountServiceAccountToken": False,
-    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-    "enableServiceLinks": False,
-}
+def _dyno_pod(spec: AppSpec) -> Manifest:
+    """What every dyno's pod spec shares beyond its containers."""
+    security: Manifest = {"seccompProfile": {"type": "RuntimeDefault"}}
+    if spec.restricted:
+        security["runAsNonRoot"] = True
+    return {
+        "automountServiceAccountToken": False,
+        "securityContext": security,
+        "enableServiceLinks": False,
+    }
 
 
 def role_bindings(spec: AppSpec) -> list[Manifest]:
@@ -329,7 +341,7 @@ def deployment(spec: AppSpec, process: ProcessSpec) -> Manifest:
                 "containers": [_container(spec, process)],
                 "terminationGracePeriodSeconds": 30,
             }
-            | DYNO_POD
+            | _dyno_pod(spec)
             | _placement(spec)
             | _pull_secrets(spec),
         },
@@ -434,10 +446,34 @@ class RunSpec:
     ttl: int = 3600
 
 
+def one_off_secret(spec: AppSpec, run: RunSpec, *, pod_uid: str = "") -> Manifest:
+    """The variables a one-off dyno was given (`heroku run --env`), kept out of its Pod spec,
+    which anyone who may read pods sees. Applied before the pod, then again owned by it
+    (`pod_uid`), so it goes when the pod goes."""
+    meta: Manifest = {
+        "name": run.name,
+        "namespace": spec.namespace,
+        "labels": labels(spec, ONE_OFF) | {NUMBER_LABEL: str(run.number)},
+    }
+    if pod_uid:
+        meta["ownerReferences"] = [
+            {"apiVersion": "v1", "kind": "Pod", "name": run.name, "uid": pod_uid}
+        ]
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta,
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in run.env},
+    }
+
+
 def one_off_pod(spec: AppSpec, run: RunSpec) -> Manifest:
     container = _container(spec, run.process)
     container["name"] = ONE_OFF
-    container["env"] += [{"name": k, "value": v} for k, v in run.env]
+    if run.env:
+        # After the config: a variable given to the run wins over the app's of the same name.
+        container["envFrom"] = [*container["envFrom"], {"secretRef": {"name": run.name}}]
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -453,7 +489,7 @@ def one_off_pod(spec: AppSpec, run: RunSpec) -> Manifest:
             "activeDeadlineSeconds": run.ttl,
             "terminationGracePeriodSeconds": 10,
         }
-        | DYNO_POD
+        | _dyno_pod(spec)
         | _placement(spec)
         | _pull_secrets(spec),
     }

@@ -7,7 +7,7 @@ and the periodic resync.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from apps.kube.manifests import PROCESS_LABEL, RELEASE_LABEL, Manifest
 
@@ -67,6 +67,7 @@ class DynoState:
     message: str
     created: datetime
     template: str  # the Deployment's pod-template-hash: pods of one rollout share it
+    ended: datetime | None = None  # when a pod that never restarts (a one-off) finished
 
 
 # Container waiting reasons that need the user, in words they can act on.
@@ -78,6 +79,18 @@ _WAITING = {
     "CreateContainerConfigError": "The dyno's configuration is invalid",
     "RunContainerError": "The command cannot be run",
 }
+
+
+def _ended(status: Manifest) -> datetime | None:
+    """When the pod's containers had all finished, for a pod whose phase says it is done."""
+    if status.get("phase") not in ("Succeeded", "Failed"):
+        return None
+    finished = [
+        ((c.get("state") or {}).get("terminated") or {}).get("finishedAt")
+        for c in status.get("containerStatuses") or []
+    ]
+    stamps = [datetime.fromisoformat(f.replace("Z", "+00:00")) for f in finished if f]
+    return max(stamps) if stamps else datetime.now(UTC)
 
 
 def dyno_state(pod: Manifest) -> DynoState:
@@ -123,4 +136,5 @@ def dyno_state(pod: Manifest) -> DynoState:
         message=message,
         created=datetime.fromisoformat(meta["creationTimestamp"].replace("Z", "+00:00")),
         template=labels.get("pod-template-hash", ""),
+        ended=_ended(status),
     )

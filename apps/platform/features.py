@@ -25,6 +25,7 @@ class Feature:
 
 PREBOOT = "preboot"
 DYNO_METADATA = "runtime-dyno-metadata"
+RESTRICTED = "restricted-pod-security"
 
 APP_FEATURES = {
     feature.name: feature
@@ -43,6 +44,15 @@ APP_FEATURES = {
             "Runtime dyno metadata",
             "Dynos get HEROKU_APP_ID, HEROKU_APP_NAME, HEROKU_DYNO_ID and HEROKU_RELEASE_VERSION "
             "in their environment, as on Heroku.",
+            default=False,
+            state="beta",
+        ),
+        Feature(
+            RESTRICTED,
+            "Restricted pod security",
+            "The app's namespace enforces Kubernetes' restricted Pod Security level instead of "
+            "baseline, and every dyno must run as a user other than root: an image that runs "
+            "as root no longer starts.",
             default=False,
             state="beta",
         ),

@@ -132,7 +132,9 @@ class Tail:
     def _refresh(self) -> None:
         for dyno in self.filter.dynos(self.app):
             thread = self.followed.get(dyno.pod_name)
-            if thread is None or not thread.is_alive():
+            # A finished one-off dyno's log was read to its end once: following it again, once
+            # a second, would only start a thread that ends at once, for as long as it is kept.
+            if thread is None or not (thread.is_alive() or dyno.ended):
                 thread = threading.Thread(target=self._follow, args=(dyno,), daemon=True)
                 self.followed[dyno.pod_name] = thread
                 thread.start()

@@ -345,6 +345,8 @@ class Dyno(models.Model):
     changed = models.DateTimeField(auto_now=True)
     # The pod-template-hash of its Deployment: the dynos of one rollout share it.
     template = models.CharField(max_length=20, blank=True)
+    # When a one-off dyno finished; its pod is deleted a while later (controller/resync.py).
+    ended = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["process_type", "number"]

@@ -3,6 +3,8 @@ and the local cluster: each command's output, and what the cluster then holds.""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import pty
 import select
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from apps.platform.models import App
+from apps.platform.models import App, Operation
 from tests.api.conftest import IMAGE, record
 from tests.helpers import wait_until
 from tests.kwok import append_log_line, attach_log_file
@@ -258,7 +260,9 @@ def test_run_detached_starts_a_one_off_dyno(
     heroku, token, deployed, kube_api, celery_worker, observer_process
 ):
     name = deployed.name
-    started = heroku("run:detached", "rake db:migrate", "-a", name, token=token)
+    started = heroku(
+        "run:detached", "rake db:migrate", "--env", "TOKEN=s3cr3t", "-a", name, token=token
+    )
     output = started.stderr + started.stdout
     assert f"Running rake db:migrate on {name}... done, run." in output, output
     dyno = output.split("done, ")[1].split()[0]
@@ -275,6 +279,27 @@ def test_run_detached_starts_a_one_off_dyno(
     assert container.command == ["/bin/sh", "-c", "rake db:migrate"]
     assert container.image == IMAGE
     assert found.spec.restart_policy == "Never"
+    # The variable given to the run is in a Secret the pod owns, not in the pod's spec (which
+    # anyone who may list pods reads), and no longer in the database.
+    assert "s3cr3t" not in json.dumps(client.ApiClient().sanitize_for_serialization(found))
+    assert {"secretRef": {"name": pod_name}} in [
+        client.ApiClient().sanitize_for_serialization(e) for e in container.env_from
+    ]
+
+    def owned_secret() -> Any:
+        secret: Any = client.CoreV1Api(kube_api).read_namespaced_secret(
+            pod_name, deployed.namespace
+        )
+        return secret if secret.metadata.owner_references else None
+
+    secret = wait_until(owned_secret, what="the run's Secret owned by its pod")
+    assert base64.b64decode(secret.data["TOKEN"]) == b"s3cr3t"
+    owners = [(o.kind, o.uid) for o in secret.metadata.owner_references]
+    assert owners == [("Pod", found.metadata.uid)]
+    wait_until(
+        lambda: "s3cr3t" not in json.dumps(list(Operation.objects.values_list("run", flat=True))),
+        what="the run's variables gone from the database",
+    )
     wait_until(
         lambda: dyno in heroku("ps", "-a", name, token=token).stdout,
         timeout=30,

@@ -412,6 +412,19 @@ def test_namespace_object():
     assert m.PROCESS_LABEL not in ns["metadata"]["labels"]
 
 
+def test_an_app_that_opts_into_restricted_pod_security_runs_no_dyno_as_root():
+    web = process("web")
+    restricted = app(web, restricted=True)
+    labels = m.namespace(restricted)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    pod = m.deployment(restricted, web)["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert (
+        "runAsNonRoot"
+        not in m.deployment(app(web), web)["spec"]["template"]["spec"]["securityContext"]
+    )
+
+
 def test_every_dyno_is_confined_whatever_its_image_asks():
     """No privilege escalation, no capability, the runtime's seccomp profile, no API token:
     before, a dyno ran with what its image asked and could read its ServiceAccount's token."""

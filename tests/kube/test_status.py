@@ -362,3 +362,14 @@ def test_created_accepts_an_explicit_offset():
 def test_a_pod_being_deleted_in_a_crash_loop_is_stopping():
     d = dyno_state(pod(ready=False, deleting=True, containers=[waiting("CrashLoopBackOff")]))
     assert (d.state, d.reason) == ("stopping", "")
+
+
+def test_a_finished_one_off_dyno_says_when_it_ended_and_a_running_one_does_not():
+    done = pod(ready=False, containers=[terminated(0)])
+    assert dyno_state(done).ended is None  # the phase says whether the pod is done
+    done["status"]["phase"] = "Succeeded"
+    done["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"] = (
+        "2025-03-04T07:08:09Z"
+    )
+    assert dyno_state(done).ended == datetime(2025, 3, 4, 7, 8, 9, tzinfo=UTC)
+    assert dyno_state(pod()).ended is None

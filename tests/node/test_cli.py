@@ -41,10 +41,12 @@ def test_run_executes_in_a_container_of_the_image_with_the_config_vars(
         "run",
         "--exit-code",
         "--no-tty",
+        "--env",
+        "TOKEN=s3cr3t",
         "-a",
         app.name,
         "--",
-        "cat /app/VERSION; echo greeting=$GREETING; hostname; (exit 4)",
+        "cat /app/VERSION; echo greeting=$GREETING; hostname; echo token=$TOKEN; (exit 4)",
         token=token,
         exits=4,
         timeout=START,
@@ -55,6 +57,7 @@ def test_run_executes_in_a_container_of_the_image_with_the_config_vars(
     assert lines[0] == "v2", result.stderr
     assert lines[1] == "greeting=hej"
     assert lines[2].startswith("run-"), lines
+    assert lines[3] == "token=s3cr3t"  # through the run's own Secret
     assert result.returncode == 4
 
 

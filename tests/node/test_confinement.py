@@ -7,9 +7,8 @@ import uuid
 
 import pytest
 
-from apps.kube.adapter import Cluster
-from apps.platform.models import App
-from tests.helpers import Api, wait_until
+from apps.platform.models import App, Dyno
+from tests.helpers import wait_until
 from tests.node.conftest import REGISTRY, START, ready_pods
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,9 +24,7 @@ PROBE = (
 )
 
 
-def test_a_root_image_holds_no_capability_no_token_and_cannot_escalate(
-    node_worker, api: Api, kube: Cluster
-):
+def test_a_root_image_holds_no_capability_no_token_and_cannot_escalate(node_worker, api, kube):
     name = f"hostile-{uuid.uuid4().hex[:6]}"
     assert api("POST", "/teams/apps", {"name": name, "team": "acme"}).status_code == 201
     release = {"oci_image": f"{REGISTRY}/paas/base:bookworm", "commands": {"worker": PROBE}}
@@ -57,3 +54,23 @@ def test_a_root_image_holds_no_capability_no_token_and_cannot_escalate(
     assert found["token"] == "absent"
     assert found["mount"] == "refused"
     assert found["chown"] == "refused"
+
+
+def test_an_app_opted_into_restricted_pod_security_cannot_start_a_root_image(
+    node_worker, api, kube
+):
+    name = f"strict-{uuid.uuid4().hex[:6]}"
+    assert api("POST", "/teams/apps", {"name": name, "team": "acme"}).status_code == 201
+    enabled = api("PATCH", f"/apps/{name}/features/restricted-pod-security", {"enabled": True})
+    assert enabled.status_code == 200
+    release = {"oci_image": f"{REGISTRY}/paas/base:bookworm", "commands": {"web": "sleep 3600"}}
+    assert api("POST", f"/apps/{name}/releases", release).status_code == 201
+    app = App.objects.get(name=name)
+    dyno = wait_until(
+        lambda: Dyno.objects.filter(app=app, process_type="web").exclude(reason="").first(),
+        timeout=START,
+        what="the root dyno refused with a reason",
+    )
+    assert dyno.reason == "The dyno's configuration is invalid"
+    assert "runAsNonRoot" in dyno.message
+    assert not ready_pods(kube, app, "web")

@@ -37,6 +37,8 @@ HOST = os.environ["PAAS_NODE_HOST_IP"]  # this machine's end of the node's link
 NODE = os.environ["PAAS_NODE_NAME"]
 INSTALLATION = "paas-in-cluster"  # not the test run's: neither touches the other's objects
 RELEASE = "paas"
+# The name the platform answers to: a real ALLOWED_HOSTS, so a probe must name it too.
+SITE = "paas.example.test"
 APP = "in-cluster"
 # A first pull of the platform's image and its first migrations take a while on a slow machine.
 INSTALL_SECONDS = 300
@@ -113,7 +115,7 @@ def call(base: str, method: str, path: str, body: Any = None, **headers: str) ->
         base + path,
         data=json.dumps(body).encode() if body is not None else None,
         method=method,
-        headers={"Accept": HEROKU, "Content-Type": "application/json", **headers},
+        headers={"Accept": HEROKU, "Content-Type": "application/json", "Host": SITE, **headers},
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -146,6 +148,7 @@ def values(image: str, database_url: str, redis_url: str) -> dict[str, Any]:
         "redisUrl": redis_url,
         "secretKey": base64.b64encode(os.urandom(32)).decode(),
         "web": {"replicas": 1},
+        "allowedHosts": SITE,
         # The platform's own pods, and the apps' dynos (as PLACEMENT says), on the real node.
         "nodeSelector": {"paas.dev/node": "real"},
         "tolerations": [
@@ -218,6 +221,21 @@ def test_the_platform_runs_from_its_chart_and_its_worker_reconciles_an_app(
             assert pod.spec.node_name == NODE, component
             assert ready(pod), component
             assert pod.status.container_statuses[0].restart_count == 0, component
+        # Every component is confined and probed; the exec probes pass as the kubelet runs them
+        # (the web's passed already: its pod is Ready although ALLOWED_HOSTS is no pod IP).
+        for component in ("web", "worker", "beat", "observer"):
+            spec = components[component].spec
+            assert spec.security_context.seccomp_profile.type == "RuntimeDefault", component
+            assert spec.security_context.run_as_non_root, component
+            (container,) = spec.containers
+            assert container.security_context.allow_privilege_escalation is False, component
+            assert container.security_context.capabilities.drop == ["ALL"], component
+            assert container.liveness_probe, component
+            if container.liveness_probe._exec:
+                command = [*container.liveness_probe._exec.command]
+                command[-1] += " && echo probe-passed"
+                passed = exec_in(kube_api, components[component], command)
+                assert "probe-passed" in passed, (component, passed)
         # The worker holds no credential but its ServiceAccount's token.
         worker = components["worker"]
         assert worker.spec.service_account_name == f"{RELEASE}-worker"

@@ -4,10 +4,13 @@ the cluster hold exactly the manifests expected, and kwok's pods reach Ready."""
 from __future__ import annotations
 
 import base64
+import json
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from kubernetes import client
 
 from apps.kube.adapter import Cluster
@@ -22,6 +25,8 @@ from apps.platform.services import (
     autoscale_update,
     config_update,
     dyno_restart,
+    dyno_run,
+    feature_set,
     formation_update,
     process_settings_update,
     release_deploy,
@@ -460,3 +465,41 @@ def test_the_api_server_refuses_a_privileged_pod_in_an_app_namespace(shop, kube,
             client.CoreV1Api(kube_api).create_namespaced_pod(shop.namespace, pod)
         assert refused.value.status == 403
         assert "violates PodSecurity" in refused.value.body
+
+
+def test_an_app_opted_into_restricted_pod_security_has_its_namespace_enforce_it(
+    shop, alice, kube, kube_api
+):
+    feature_set(actor=alice, app=shop, name="restricted-pod-security", enable=True)
+    assert reconcile_app(shop.pk, kube=kube)
+    labels = client.CoreV1Api(kube_api).read_namespace(shop.namespace).metadata.labels
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    web = deployment(kube, shop, "web")["spec"]["template"]["spec"]
+    assert web["securityContext"]["runAsNonRoot"] is True
+    root = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "as-root"},
+        "spec": {"containers": [{"name": "x", "image": IMAGE}]},
+    }
+    with pytest.raises(client.ApiException) as refused:
+        client.CoreV1Api(kube_api).create_namespaced_pod(shop.namespace, root)
+    assert 'violates PodSecurity "restricted:latest"' in json.loads(refused.value.body)["message"]
+
+
+def test_a_finished_one_off_dyno_is_deleted_a_while_after_it_ended(shop, alice, kube):
+    """A finished one-off's pod stayed for good: it held its node's share, and every log tail
+    started a thread a second to follow it."""
+    assert reconcile_app(shop.pk, kube=kube)
+    run = dyno_run(actor=alice, app=shop, command="rake db:migrate").run
+    assert reconcile_app(shop.pk, kube=kube)
+    wait_until(lambda: kube.read("Pod", shop.namespace, run["name"]), what="the one-off's pod")
+    observe_app(shop, kube)
+    dyno = Dyno.objects.get(app=shop, process_type="run")
+    # As the watcher records it once the pod has finished (kwok's pods never do).
+    Dyno.objects.filter(pk=dyno.pk).update(ended=timezone.now() - timedelta(minutes=4))
+    assert resync(kube).ended == []  # its output stays readable a while
+    Dyno.objects.filter(pk=dyno.pk).update(ended=timezone.now() - timedelta(minutes=6))
+    assert resync(kube).ended == [f"{shop.name} run.{run['number']}"]
+    gone = kube.read("Pod", shop.namespace, run["name"])
+    assert gone is None or gone["metadata"].get("deletionTimestamp")

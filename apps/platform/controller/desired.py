@@ -107,6 +107,7 @@ def spec_from_row(
         registries=tuple(sorted((r, u, p) for r, (u, p) in _by_registry(logins).items())),
         preboot=features.enabled(app.features, features.PREBOOT),
         dyno_metadata=features.enabled(app.features, features.DYNO_METADATA),
+        restricted=features.enabled(app.features, features.RESTRICTED),
     )
 
 

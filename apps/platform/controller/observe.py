@@ -88,6 +88,7 @@ def record_pod(app: App, pod: dict[str, Any]) -> bool:
         "message": observed.message[:2000],
         "created": observed.created,
         "template": observed.template,
+        "ended": observed.ended,
     }
     dyno = Dyno.objects.filter(pod_uid=meta["uid"]).first()
     if dyno is not None:

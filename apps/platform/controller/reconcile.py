@@ -11,10 +11,33 @@ from __future__ import annotations
 from django.utils import timezone
 
 from apps.kube.adapter import Cluster, PermanentError, TemporaryError
-from apps.kube.manifests import Manifest, one_off_pod
-from apps.platform.controller.claim import Claim, claimed, finish, run_spec, superseded
+from apps.kube.manifests import AppSpec, Manifest, one_off_pod, one_off_secret
+from apps.platform.controller.claim import (
+    Claim,
+    Claimed,
+    claimed,
+    finish,
+    run_spec,
+    superseded,
+)
 from apps.platform.controller.converge import converge
 from apps.platform.models import Activity, App, Operation, Tombstone
+
+
+def _start_one_off(kube: Cluster, spec: AppSpec, claimed_run: Claimed) -> None:
+    """Its variables in a Secret first (the pod waits for nothing that is not there), then the
+    pod, then the Secret owned by the pod; the operation then keeps their names only, so no
+    value given to `heroku run` stays in the database."""
+    run = run_spec(claimed_run.run)
+    if run.env:
+        kube.apply(one_off_secret(spec, run))
+    pod = kube.apply(one_off_pod(spec, run))
+    if run.env:
+        kube.apply(one_off_secret(spec, run, pod_uid=pod["metadata"]["uid"]))
+        kept = {k: v for k, v in claimed_run.run.items() if k != "env"}
+        Operation.objects.filter(pk=claimed_run.id).update(
+            run=kept | {"env_keys": sorted(claimed_run.run["env"])}
+        )
 
 
 def _reconcile_once(
@@ -31,8 +54,8 @@ def _reconcile_once(
         changes = converge(kube, spec, live, app.digests, listed)
         for pod in pods:
             kube.delete("Pod", app.namespace, pod)
-        for run in (c.run for c in waiting if c.run):
-            kube.apply(one_off_pod(spec, run_spec(run)))
+        for claimed_run in (c for c in waiting if c.run):
+            _start_one_off(kube, spec, claimed_run)
     except TemporaryError as exc:
         Operation.objects.filter(pk__in=carried).update(
             status=Operation.Status.QUEUED,

@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -23,7 +24,14 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from apps.kube.adapter import KINDS, Cluster, ClusterError
-from apps.kube.manifests import APP_LABEL, APP_UID_LABEL, AppSpec, Manifest, secret_names
+from apps.kube.manifests import (
+    APP_LABEL,
+    APP_UID_LABEL,
+    ONE_OFF,
+    AppSpec,
+    Manifest,
+    secret_names,
+)
 from apps.platform.controller.converge import plan
 from apps.platform.controller.desired import app_specs
 from apps.platform.controller.observe import record_deployments, settle_operations
@@ -32,6 +40,7 @@ from apps.platform.installation import installation
 from apps.platform.models import (
     Activity,
     App,
+    Dyno,
     Installation,
     Operation,
     Orphan,
@@ -45,6 +54,8 @@ CONCURRENCY = 8
 # namespaces): each cycle reads this many apps' Secrets, in turn, so every app's is compared.
 SECRET_AUDIT_PER_CYCLE = 25
 LISTED = frozenset(kind for kind in KINDS if kind != "Secret")
+# How long a finished one-off dyno's pod is kept, so `heroku logs --dyno run.N` still shows it.
+ONE_OFF_KEPT = timedelta(minutes=5)
 
 
 @dataclass
@@ -55,6 +66,7 @@ class ResyncReport:
     orphans: list[str] = field(default_factory=list)
     held: int = 0  # deletions held back: more than the cap would have been made
     failed: list[str] = field(default_factory=list)  # apps whose reconcile raised
+    ended: list[str] = field(default_factory=list)  # one-off dynos deleted once finished
 
 
 @dataclass
@@ -156,7 +168,27 @@ def resync(kube: Cluster) -> ResyncReport:
     report.orphans = _record_orphans(
         {uid: objects for uid, objects in live_by_uid.items() if uid not in tombstones}
     )
+    report.ended = _delete_ended_one_offs(kube)
     return report
+
+
+def _delete_ended_one_offs(kube: Cluster) -> list[str]:
+    """Deletes the pods of one-off dynos that finished ONE_OFF_KEPT ago (their Secrets go with
+    them): a finished pod holds its node's resources, counts toward the team's dynos, and
+    would be followed by every log tail forever. Its output stays readable until then. Only
+    the pod the watcher saw end is deleted (uid precondition)."""
+    ended = Dyno.objects.filter(
+        process_type=ONE_OFF, ended__lt=timezone.now() - ONE_OFF_KEPT
+    ).select_related("app")
+    deleted = []
+    for dyno in ended:
+        try:
+            kube.delete("Pod", dyno.app.namespace, dyno.pod_name, uid=dyno.pod_uid)
+        except ClusterError as exc:
+            log.warning("resync: %s", exc)
+            continue
+        deleted.append(f"{dyno.app.name} {dyno.name}")
+    return deleted
 
 
 def _audit_secrets(kube: Cluster, specs: list[AppSpec]) -> dict[str, list[Manifest]]:

@@ -47,3 +47,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- with .Values.tolerations }}{{ $_ := set $placement "tolerations" . }}{{ end -}}
 {{- with $placement }}{{ toYaml . }}{{ end -}}
 {{- end -}}
+
+{{- /* Every platform pod: not root, no privilege escalation, no capability, the runtime's
+seccomp profile. */ -}}
+{{- define "paas.podSecurity" -}}
+securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}
+{{- end -}}
+{{- define "paas.containerSecurity" -}}
+securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+{{- end -}}
+{{- /* The Host header of the web probes: the kubelet sends the pod's IP, which ALLOWED_HOSTS
+refuses unless it is "*". The first allowed host, "probe" under a ".domain" wildcard. */ -}}
+{{- define "paas.probeHost" -}}
+{{- $first := splitList "," .Values.allowedHosts | first | trim -}}
+{{- if or (eq $first "*") (eq $first "") -}}localhost
+{{- else if hasPrefix "." $first -}}probe{{ $first }}
+{{- else -}}{{ $first }}
+{{- end -}}
+{{- end -}}
