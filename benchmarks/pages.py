@@ -41,6 +41,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from apps.platform.encryption import new_data_key, seal_all  # noqa: E402
 from apps.platform.models import (  # noqa: E402
     Activity,
     App,
@@ -120,7 +121,13 @@ def seed() -> User:
     now = timezone.now()
     with transaction.atomic():
         apps = App.objects.bulk_create(
-            App(name=f"app-{i:04d}", team=team, namespace=f"app-app-{i:04d}") for i in range(APPS)
+            App(
+                name=f"app-{i:04d}",
+                team=team,
+                namespace=f"app-app-{i:04d}",
+                data_key=new_data_key(),
+            )
+            for i in range(APPS)
         )
         ProcessType.objects.bulk_create(
             ProcessType(app=app, name=name, command=command, quantity=quantity, size=size)
@@ -172,7 +179,9 @@ def seed() -> User:
                         app=app,
                         version=version,
                         image=f"{IMAGE}:v{version}",
-                        config={"DATABASE_URL": "postgres://db/app", "LOG_LEVEL": "info"},
+                        config=seal_all(
+                            app, {"DATABASE_URL": "postgres://db/app", "LOG_LEVEL": "info"}
+                        ),
                         commands={name: command for name, _, command in PROCESSES},
                         description=f"Deploy {IMAGE}:v{version}",
                         created_by=user,

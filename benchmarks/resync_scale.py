@@ -27,6 +27,7 @@ from django.core.management import call_command  # noqa: E402
 from apps.kube.manifests import desired_objects  # noqa: E402
 from apps.platform.controller.desired import app_specs  # noqa: E402
 from apps.platform.controller.resync import LISTED, resync  # noqa: E402
+from apps.platform.encryption import new_data_key, seal_all  # noqa: E402
 from apps.platform.installation import cluster, installation_id  # noqa: E402
 from apps.platform.models import App, DynoSize, ProcessType, Release, Team  # noqa: E402
 
@@ -43,10 +44,13 @@ def seed() -> None:
     App.objects.filter(team=team).delete()  # a run before this one's, in the kept database
     size = DynoSize.objects.get(name="basic")
     apps = App.objects.bulk_create(
-        App(name=f"s-{i:05d}", team=team, namespace=f"s-{i:05d}") for i in range(APPS)
+        App(name=f"s-{i:05d}", team=team, namespace=f"s-{i:05d}", data_key=new_data_key())
+        for i in range(APPS)
     )
     Release.objects.bulk_create(
-        Release(app=a, version=1, image=IMAGE, config={"KEY": "value"}, description="seed")
+        Release(
+            app=a, version=1, image=IMAGE, config=seal_all(a, {"KEY": "value"}), description="seed"
+        )
         for a in apps
     )
     ProcessType.objects.bulk_create(

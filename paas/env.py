@@ -6,6 +6,8 @@ bad deployment stops at start-up instead of failing on the first request that ne
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -62,6 +64,26 @@ def env_networks(name: str, default: list[str]) -> list[IPv4Network | IPv6Networ
         return [ip_network(item, strict=False) for item in env_list(name, default)]
     except ValueError as error:
         raise ImproperlyConfigured(f"{name}: {error}") from None
+
+
+def env_fernet_keys(name: str, default: list[str] | None) -> list[str]:
+    """Comma-separated Fernet keys (32 bytes in URL-safe base64), at least one."""
+    keys = env_list(name, default or [])
+    if not keys:
+        raise ImproperlyConfigured(
+            f'{name} must be set outside development: a key made by `python -c "from '
+            'cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`'
+        )
+    for number, key in enumerate(keys, 1):
+        try:
+            decoded = base64.urlsafe_b64decode(key.encode())
+        except (ValueError, binascii.Error):
+            decoded = b""
+        if len(decoded) != 32:
+            raise ImproperlyConfigured(
+                f"{name}: key {number} is not a Fernet key (32 bytes in URL-safe base64)"
+            )
+    return keys
 
 
 LABEL_VALUE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")

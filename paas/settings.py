@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from paas.env import (
     database_from_url,
     env_bool,
+    env_fernet_keys,
     env_int,
     env_label,
     env_list,
@@ -38,6 +39,13 @@ DEBUG = env_bool("DEBUG", DEVELOPMENT)
 SECRET_KEY = env_str("SECRET_KEY", "insecure-development-key" if DEVELOPMENT else None)
 if not DEVELOPMENT and len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters outside development")
+
+# Keys that wrap each app's data key (apps/platform/encryption.py): Fernet keys, the first one
+# current, the others still opening what they wrapped until `rotate_encryption_key` has run.
+CONFIG_ENCRYPTION_KEYS = env_fernet_keys(
+    "CONFIG_ENCRYPTION_KEYS",
+    ["insecure-development-key-only-0000000000000="] if DEVELOPMENT else None,
+)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -73,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.api.http.ApiRouting",
+    "apps.core.unavailable.KeyErrors",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -12,8 +12,9 @@ from django.db import connection
 
 from apps.core.heartbeat import heartbeat_age
 from apps.kube.client import server_version
+from apps.platform.encryption import opens_with_current
 from apps.platform.installation import installation
-from apps.platform.models import Orphan
+from apps.platform.models import App, Orphan
 from paas.celery import app as celery_app
 
 
@@ -80,12 +81,26 @@ def _ownership() -> str:
     return detail
 
 
+def _encryption() -> str:
+    """Whether CONFIG_ENCRYPTION_KEYS opens the apps' data keys: a wrong or missing key shows
+    here, before a reconcile or a page needs a value."""
+    wrapped = list(App.objects.exclude(data_key="").values_list("data_key", flat=True)[:1000])
+    old = [key for key in wrapped if not opens_with_current(key)]
+    if old:
+        raise RuntimeError(
+            f"{len(old)} data keys are not wrapped by the first of CONFIG_ENCRYPTION_KEYS: "
+            "run `python manage.py rotate_encryption_key`"
+        )
+    return f"{len(wrapped)} data keys open with the current key"
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": _database,
     "redis": _redis,
     "celery": _celery,
     "cluster": _cluster,
     "ownership": _ownership,
+    "encryption": _encryption,
 }
 
 

@@ -62,6 +62,9 @@ class AppSpec:
     release: int
     image: str
     config: dict[str, str] = field(default_factory=dict)
+    # Why the records could not be read into this spec (a config value that does not open): then
+    # nothing of the app is applied, and the reconcile says why.
+    unreadable: str = ""
     processes: tuple[ProcessSpec, ...] = ()
     # In maintenance the web Service selects no pod: the dynos keep running, traffic stops.
     maintenance: bool = False

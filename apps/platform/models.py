@@ -84,6 +84,8 @@ class App(models.Model):
     # Labels every object of the app on the cluster, so a recreated app with the same name never
     # adopts what its predecessor left behind.
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The key its config values are sealed with, wrapped (apps/platform/encryption.py).
+    data_key = models.TextField(blank=True, editable=False)
     # What the reconciler last applied, as object id -> digest of the manifest: a change is sent
     # without reading the cluster first, and an unchanged app costs no request.
     digests = models.JSONField(default=dict, blank=True, editable=False)

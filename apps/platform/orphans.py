@@ -23,6 +23,7 @@ from apps.kube.manifests import (
     Manifest,
 )
 from apps.platform import tasks
+from apps.platform.encryption import new_data_key, seal_all
 from apps.platform.installation import cluster
 from apps.platform.models import (
     Activity,
@@ -158,13 +159,19 @@ def orphan_adopt(*, actor: User, orphan: Orphan, team: Team) -> App:
     except ClusterError as exc:
         raise ValidationError(f"The cluster could not be read: {exc}", code="cluster") from exc
     app = App.objects.create(
-        name=name, team=team, namespace=orphan.namespace, uid=orphan.app_uid, owner=_user(actor)
+        name=name,
+        team=team,
+        namespace=orphan.namespace,
+        uid=orphan.app_uid,
+        owner=_user(actor),
+        data_key=new_data_key(),
     )
     config = {
         key: base64.b64decode(value).decode(errors="replace")
         for key, value in ((secret or {}).get("data") or {}).items()
     }
-    for key, value in sorted(config.items()):
+    sealed = seal_all(app, config)
+    for key, value in sorted(sealed.items()):
         ConfigVar.objects.create(app=app, key=key, value=value)
     sizes = list(DynoSize.objects.all())
     hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in live["HorizontalPodAutoscaler"]}
@@ -182,7 +189,7 @@ def orphan_adopt(*, actor: User, orphan: Orphan, team: Team) -> App:
         app=app,
         version=max(version, 1),
         image=image,
-        config=config,
+        config=sealed,
         commands=dict(app.process_types.values_list("name", "command")),
         description="Adopted from the cluster",
         created_by=_user(actor),

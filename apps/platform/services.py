@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.kube.adapter import NotOurs, TemporaryError
-from apps.platform import features, quotas, tasks
+from apps.platform import encryption, features, quotas, tasks
 from apps.platform.features import find_feature
 from apps.platform.installation import cluster
 from apps.platform.models import (
@@ -135,7 +135,12 @@ def app_create(*, actor: User, team: Team, name: str) -> App:
     namespace = _free_namespace(name, str(uid))
     with quotas.within_quota(team.pk):
         app = App.objects.create(
-            name=name, team=team, namespace=namespace, uid=uid, owner=_user(actor)
+            name=name,
+            team=team,
+            namespace=namespace,
+            uid=uid,
+            owner=_user(actor),
+            data_key=encryption.new_data_key(),
         )
     release = _new_release(app, actor, "Initial release")
     _operation(app, actor, Operation.Kind.CREATE, release)
@@ -207,7 +212,7 @@ def config_update(*, actor: User, app: App, changes: dict[str, str | None]) -> R
     """Sets each key to its value, or unsets it when the value is None: a new release, as on
     Heroku, which rolls every dyno."""
     app = _locked(app)
-    current = dict(app.config_vars.values_list("key", "value"))
+    current = encryption.app_config(app)
     wanted = dict(current)
     for key, value in changes.items():
         validate_config_key(key)
@@ -222,7 +227,8 @@ def config_update(*, actor: User, app: App, changes: dict[str, str | None]) -> R
     app.config_vars.exclude(key__in=wanted).delete()
     for key, value in wanted.items():
         if current.get(key) != value:
-            ConfigVar.objects.update_or_create(app=app, key=key, defaults={"value": value})
+            sealed = encryption.seal(app, value)
+            ConfigVar.objects.update_or_create(app=app, key=key, defaults={"value": sealed})
     set_keys = sorted(k for k in wanted if current.get(k) != wanted[k])
     unset_keys = sorted(k for k in current if k not in wanted)
     parts = [f"Set {', '.join(set_keys)}"] if set_keys else []
@@ -500,7 +506,7 @@ def dyno_run(
         "number": number,
         "command": command,
         "size": chosen.name,
-        "env": env,
+        "env": encryption.seal_all(app, env),  # opened only to start the dyno
         "ttl": ttl,
         # Attached, the dyno waits for its session; the command then runs in it by an exec.
         "attach": attach,

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.api.tokens import token_create
+from apps.platform.encryption import unseal_all
 from apps.platform.models import App, Operation, Team
 from apps.platform.services import ProcessChange, app_create, formation_update, release_deploy
 from tests.helpers import HEROKU, Api
@@ -300,7 +301,7 @@ def test_one_off_dynos_run_detached(api, app):
     operation = app.operations.get(kind=Operation.Kind.RUN)
     assert operation.target == dyno["name"]
     assert operation.run["command"] == "rake db:migrate"
-    assert operation.run["env"] == {"TERM": "xterm", "COLUMNS": "80"}
+    assert unseal_all(app, operation.run["env"]) == {"TERM": "xterm", "COLUMNS": "80"}
 
 
 @pytest.mark.parametrize(

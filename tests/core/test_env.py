@@ -106,6 +106,11 @@ def run_manage_check(*options: str, **overrides: str) -> subprocess.CompletedPro
         ({"PAAS_ENV": "production", "SECRET_KEY": ""}, "SECRET_KEY must be set"),
         ({"PAAS_ENV": "production", "SECRET_KEY": "short"}, "SECRET_KEY must be at least 32"),
         ({"PAAS_ENV": "staging"}, "PAAS_ENV='staging' must be development or production"),
+        (
+            {"PAAS_ENV": "production", "SECRET_KEY": "x" * 40, "CONFIG_ENCRYPTION_KEYS": ""},
+            "CONFIG_ENCRYPTION_KEYS must be set outside development",
+        ),
+        ({"CONFIG_ENCRYPTION_KEYS": "short"}, "CONFIG_ENCRYPTION_KEYS: key 1 is not a Fernet key"),
     ],
 )
 def test_start_up_stops_with_a_clear_message_on_a_bad_setting(overrides, message):
@@ -126,6 +131,7 @@ def test_the_deployment_checklist_is_clean_with_production_settings():
         "DEBUG": "false",
         "SECRET_KEY": "a-production-secret-key-of-more-than-fifty-characters-0123456789",
         "ALLOWED_HOSTS": "paas.example.com",
+        "CONFIG_ENCRYPTION_KEYS": "hlgtI69fRoG2mEWLptvb8r03hwa-INnYtamkF_vxEuU=",
     }
     result = run_manage_check("--deploy", "--fail-level", "WARNING", **production)
     assert result.returncode == 0, result.stdout + result.stderr

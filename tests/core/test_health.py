@@ -18,7 +18,7 @@ def test_it_reports_every_dependency_up(client, celery_worker, redis_client):
     body = response.json()
     assert body["healthy"] is True
     checks = {check["name"]: check for check in body["checks"]}
-    assert set(checks) == {"database", "redis", "celery", "cluster", "ownership"}
+    assert set(checks) == {"database", "redis", "celery", "cluster", "ownership", "encryption"}
     assert all(check["ok"] for check in checks.values()), checks
     assert checks["database"]["detail"].startswith("PostgreSQL")
     assert checks["cluster"]["detail"].startswith("Kubernetes v1.")

@@ -211,6 +211,7 @@ def check_it_comes_up(
         "celery",
         "cluster",
         "ownership",
+        "encryption",
     }
 
     # The first start printed the administrator's login once; a new user signs in with it.

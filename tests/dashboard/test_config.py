@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.platform.encryption import app_config, unseal_all
 from apps.platform.services import config_update
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def test_saving_creates_a_release_and_shows_it(bob_client, app, secret):
     )
     assert response.status_code == 200
     release = app.releases.order_by("-version").first()
-    assert release.config["FEATURE_X"] == "on"
+    assert unseal_all(app, release.config)["FEATURE_X"] == "on"
     assert f'Saved as release <a href="/apps/billing/releases">v{release.version}</a>' in (
         response.content.decode()
     )
@@ -39,7 +40,7 @@ def test_saving_creates_a_release_and_shows_it(bob_client, app, secret):
 
 def test_editing_replaces_the_value(bob_client, app, secret):
     bob_client.post("/apps/billing/config/set", {"key": "DATABASE_URL", "value": "postgres://new"})
-    assert app.config_vars.get(key="DATABASE_URL").value == "postgres://new"
+    assert app_config(app)["DATABASE_URL"] == "postgres://new"
 
 
 def test_without_javascript_saving_redirects_to_the_release(bob_client, app, secret):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.platform.encryption import app_config
 from apps.platform.models import Operation
 from apps.platform.services import ProcessChange, config_update, formation_update, release_deploy
 
@@ -50,7 +51,7 @@ def test_rollback_asks_for_confirmation_then_restores(bob_client, app, history):
     assert done.status_code == 302
     latest = app.releases.order_by("-version").first()
     assert (latest.version, latest.image) == (7, "registry.example.com/shop:v1")
-    assert dict(app.config_vars.values_list("key", "value")) == {
+    assert app_config(app) == {
         "SECRET": "first-secret",
         "MODE": "a",
     }

@@ -21,6 +21,8 @@ SECRETS = [
     "--set",
     f"secretKey={'k' * 40}",
     "--set",
+    "configEncryptionKeys=hlgtI69fRoG2mEWLptvb8r03hwa-INnYtamkF_vxEuU=",
+    "--set",
     "installationId=chart-test",
 ]
 
@@ -68,7 +70,12 @@ def test_it_installs_and_every_workload_becomes_ready(kube_api, namespace):
         assert env["PAAS_ENV"].value == "production"
 
         secret = core.read_namespaced_secret(release, namespace)
-        assert set(secret.data) == {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}
+        assert set(secret.data) == {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "SECRET_KEY",
+            "CONFIG_ENCRYPTION_KEYS",
+        }
         rbac = client.RbacAuthorizationV1Api(kube_api)
         rules = rbac.read_cluster_role(f"{release}-worker").rules
         assert any("deployments" in (rule.resources or []) for rule in rules)

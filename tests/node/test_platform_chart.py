@@ -147,6 +147,7 @@ def values(image: str, database_url: str, redis_url: str) -> dict[str, Any]:
         "databaseUrl": database_url,
         "redisUrl": redis_url,
         "secretKey": base64.b64encode(os.urandom(32)).decode(),
+        "configEncryptionKeys": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "web": {"replicas": 1},
         "allowedHosts": SITE,
         # The platform's own pods, and the apps' dynos (as PLACEMENT says), on the real node.

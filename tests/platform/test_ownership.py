@@ -21,11 +21,11 @@ from apps.platform.controller.converge import plan
 from apps.platform.controller.desired import app_specs
 from apps.platform.controller.reconcile import reconcile_app, teardown
 from apps.platform.controller.resync import LISTED, resync
+from apps.platform.encryption import app_config
 from apps.platform.installation import installation
 from apps.platform.models import (
     Activity,
     App,
-    ConfigVar,
     Operation,
     Orphan,
     ProcessType,
@@ -235,7 +235,7 @@ def test_adopting_an_orphan_rebuilds_records_that_match_what_runs(make, alice, t
 
     assert (adopted.name, str(adopted.uid)) == (name, uid)
     assert not Orphan.objects.filter(app_uid=uid).exists()
-    assert dict(ConfigVar.objects.filter(app=adopted).values_list("key", "value")) == {
+    assert app_config(adopted) == {
         "GREETING": "hello",
         "EMPTY": "",
     }

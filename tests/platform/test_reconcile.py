@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -503,3 +507,30 @@ def test_a_finished_one_off_dyno_is_deleted_a_while_after_it_ended(shop, alice, 
     assert resync(kube).ended == [f"{shop.name} run.{run['number']}"]
     gone = kube.read("Pod", shop.namespace, run["name"])
     assert gone is None or gone["metadata"].get("deletionTimestamp")
+
+
+def _etcd_value(key: str) -> bytes:
+    """What etcd itself holds under the key, read past the API server (as a backup of etcd,
+    or anyone with its data directory, would read it)."""
+    cluster_dir = Path(os.environ["KUBECONFIG"]).parent
+    endpoint = re.search(r"--etcd-servers=(\S+)", (cluster_dir / "kwok.yaml").read_text())
+    assert endpoint, "the API server's etcd endpoint"
+    request = urllib.request.Request(
+        f"{endpoint[1]}/v3/kv/range",
+        data=json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        (found,) = json.load(response)["kvs"]
+    return base64.b64decode(found["value"])
+
+
+def test_etcd_holds_an_apps_config_secret_encrypted(shop, alice, kube):
+    config_update(actor=alice, app=shop, changes={"API_TOKEN": "s3cr3t-in-etcd"})
+    assert reconcile_app(shop.pk, kube=kube)
+    stored = _etcd_value(f"/registry/secrets/{shop.namespace}/config")
+    assert stored.startswith(b"k8s:enc:secretbox:v1:key1:")
+    assert b"s3cr3t-in-etcd" not in stored
+    secret = kube.read("Secret", shop.namespace, "config")
+    assert secret is not None
+    assert base64.b64decode(secret["data"]["API_TOKEN"]) == b"s3cr3t-in-etcd"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from apps.platform.encryption import app_config, unseal_all
 from apps.platform.models import Activity, App, ConfigVar, Operation, ProcessType, Release
 from apps.platform.services import (
     ProcessChange,
@@ -54,12 +55,12 @@ def test_config_set_and_unset_make_releases_keeping_the_image(app, alice):
     set_release = config_update(actor=alice, app=app, changes={"A": "1", "B": "2"})
     unset_release = config_update(actor=alice, app=app, changes={"A": None})
 
-    assert set_release.config == {"A": "1", "B": "2"}
+    assert unseal_all(app, set_release.config) == {"A": "1", "B": "2"}
     assert set_release.description == "Set A, B config vars"
-    assert unset_release.config == {"B": "2"}
+    assert unseal_all(app, unset_release.config) == {"B": "2"}
     assert unset_release.description == "Unset A config vars"
     assert unset_release.image == "example.com/billing:v1"
-    assert dict(app.config_vars.values_list("key", "value")) == {"B": "2"}
+    assert app_config(app) == {"B": "2"}
     audit = Activity.objects.filter(action="config.update").first()
     assert "2" not in str(audit.after), "config values never reach the audit trail"
 
@@ -118,9 +119,9 @@ def test_rollback_restores_image_and_config_as_a_new_release(app, alice):
 
     assert rollback.version == 6
     assert rollback.image == "example.com/billing:v1"
-    assert rollback.config == {"MODE": "old"}
+    assert unseal_all(app, rollback.config) == {"MODE": "old"}
     assert rollback.description == f"Rollback to v{target.version}"
-    assert dict(app.config_vars.values_list("key", "value")) == {"MODE": "old"}
+    assert app_config(app) == {"MODE": "old"}
     assert app.process_types.get(name="web").quantity == 4, "formation is untouched"
 
 

@@ -13,6 +13,7 @@ from apps.api.errors import ApiError, invalid
 from apps.api.http import ApiRequest, api_view, respond
 from apps.api.ranges import next_range, parse_range
 from apps.api.views.common import find_app
+from apps.platform.encryption import app_config, unseal_all
 from apps.platform.models import App, Operation, Release
 from apps.platform.permissions import DEPLOY, MANAGE, require, require_config_values
 from apps.platform.services import config_update, release_deploy, release_rollback
@@ -117,7 +118,7 @@ def release_config_vars(request: ApiRequest, app: str, release: str) -> Any:
     may see config values."""
     found = find_app(request.user, app)
     require_config_values(request.user, found)
-    return dict(sorted(_find(found, release).config.items()))
+    return dict(sorted(unseal_all(found, _find(found, release).config).items()))
 
 
 @api_view("GET", "PATCH")
@@ -126,7 +127,7 @@ def config_vars(request: ApiRequest, app: str) -> Any:
     require_config_values(request.user, found)
     if request.method == "PATCH":
         require(request.user, found, MANAGE)
-    current = dict(found.config_vars.values_list("key", "value"))
+    current = app_config(found)
     if request.method == "PATCH":
         changes: dict[str, str | None] = {}
         for key, value in request.data.items():
@@ -136,5 +137,5 @@ def config_vars(request: ApiRequest, app: str) -> Any:
         wanted = {k: v for k, v in (current | changes).items() if v is not None}
         if wanted != current:
             config_update(actor=request.user, app=found, changes=changes)
-        current = dict(found.config_vars.values_list("key", "value"))
+        current = app_config(found)
     return dict(sorted(current.items()))

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.dashboard.forms import ConfigVarForm
 from apps.dashboard.views.common import Request, app_view, page
+from apps.platform.encryption import unseal
 from apps.platform.models import App, Release
 from apps.platform.permissions import MANAGE, require, require_config_values
 from apps.platform.services import config_update
@@ -53,7 +54,7 @@ def reveal(request: Request, app: App, key: str) -> HttpResponse:
     var = app.config_vars.filter(key=key).first()
     if var is None:
         raise Http404("No such config var")
-    context = {"app": app, "key": var.key, "value": var.value}
+    context = {"app": app, "key": var.key, "value": unseal(app, var.value)}
     return page(request, "dashboard/config_value.html", context)
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.kube.manifests import ONE_OFF, AppSpec, ProcessSpec, RunSpec
 from apps.platform.controller.desired import SPEC_COLUMNS, spec_from_row
+from apps.platform.encryption import unseal_all
 from apps.platform.locks import APP_LOCK_SPACE, app_unlock
 from apps.platform.models import App, DynoSize, Operation
 
@@ -59,7 +60,7 @@ class Claim(NamedTuple):
     found: tuple[App, AppSpec] | None  # None when the app was destroyed meanwhile
 
 
-def run_spec(run: dict[str, Any]) -> RunSpec:
+def run_spec(run: dict[str, Any], app: App) -> RunSpec:
     size = DynoSize.objects.filter(name=run["size"]).first() or DynoSize.objects.first()
     assert size is not None
     command = f"sleep {run.get('ttl', 3600)}" if run.get("attach") else run["command"]
@@ -77,7 +78,7 @@ def run_spec(run: dict[str, Any]) -> RunSpec:
         number=run["number"],
         command=run["command"],
         process=process,
-        env=tuple(sorted(run.get("env", {}).items())),
+        env=tuple(sorted(unseal_all(app, run.get("env", {})).items())),
         ttl=run.get("ttl", 3600),
     )
 

@@ -96,6 +96,8 @@ def plan(
     compared with the cluster, which is what finds drift. Otherwise it is compared with what this
     app last applied, from its digest: a change reaches the cluster with one write and no read,
     and an unchanged app costs no request at all."""
+    if spec.unreadable:
+        raise ValueError(spec.unreadable)
     result = Plan()
     live_by_key = {} if live is None else {key(obj): obj for obj in live}
     desired = desired_objects(spec)

@@ -10,6 +10,7 @@ from django.db import connection
 
 from apps.kube.manifests import AppSpec, HealthCheckSpec, ProcessSpec
 from apps.platform import features
+from apps.platform.encryption import EncryptionKeyError, unseal_all
 from apps.platform.installation import installation_id
 from apps.platform.json_rows import from_json_row
 from apps.platform.models import (
@@ -87,13 +88,19 @@ def spec_from_row(
             sizes[size_row["id"]] = from_json_row(DynoSize, size_row)
         process.size = sizes[size_row["id"]]
         process_types.append(process)
+    config, unreadable = {}, ""
+    try:
+        config = unseal_all(app, release["config"]) if release else {}
+    except EncryptionKeyError as error:  # one app's, never the others' cycle
+        unreadable = f"Config values cannot be read: {error}"
     return app, AppSpec(
         name=app.name,
         uid=str(app.uid),
         namespace=app.namespace,
         release=release["version"] if release else 0,
         image=release["image"] if release else "",
-        config=release["config"] if release else {},
+        config=config,
+        unreadable=unreadable,
         processes=tuple(_process_spec(p) for p in process_types),
         maintenance=app.maintenance,
         installation=installation_id(),

@@ -24,11 +24,11 @@ from apps.platform.controller.converge import converge
 from apps.platform.models import Activity, App, Operation, Tombstone
 
 
-def _start_one_off(kube: Cluster, spec: AppSpec, claimed_run: Claimed) -> None:
+def _start_one_off(kube: Cluster, app: App, spec: AppSpec, claimed_run: Claimed) -> None:
     """Its variables in a Secret first (the pod waits for nothing that is not there), then the
     pod, then the Secret owned by the pod; the operation then keeps their names only, so no
     value given to `heroku run` stays in the database."""
-    run = run_spec(claimed_run.run)
+    run = run_spec(claimed_run.run, app)
     if run.env:
         kube.apply(one_off_secret(spec, run))
     pod = kube.apply(one_off_pod(spec, run))
@@ -50,12 +50,16 @@ def _reconcile_once(
     ended = superseded(waiting)
     carried = [c.id for c in waiting if c.id not in ended]
     pods = [pod for c in waiting for pod in c.pods]
+    if spec.unreadable:
+        finish(carried, Operation.Status.FAILED, spec.unreadable)
+        finish(ended, Operation.Status.SUPERSEDED)
+        return
     try:
         changes = converge(kube, spec, live, app.digests, listed)
         for pod in pods:
             kube.delete("Pod", app.namespace, pod)
         for claimed_run in (c for c in waiting if c.run):
-            _start_one_off(kube, spec, claimed_run)
+            _start_one_off(kube, app, spec, claimed_run)
     except TemporaryError as exc:
         Operation.objects.filter(pk__in=carried).update(
             status=Operation.Status.QUEUED,

@@ -36,7 +36,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - {name: RENDEZVOUS_HOST, value: {{ required "rendezvous.host is required" .Values.rendezvous.host | quote }}}
 - {name: RENDEZVOUS_PORT, value: {{ .Values.rendezvous.port | quote }}}
 {{- end }}
-{{- range $key := list "DATABASE_URL" "REDIS_URL" "SECRET_KEY" }}
+{{- range $key := list "DATABASE_URL" "REDIS_URL" "SECRET_KEY" "CONFIG_ENCRYPTION_KEYS" }}
 - name: {{ $key }}
   valueFrom: {secretKeyRef: {name: {{ include "paas.secretName" $ }}, key: {{ $key }}}}
 {{- end }}
