@@ -72,12 +72,13 @@ def _fast_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _sign_in_failures_forgotten(redis_client: redis.Redis) -> Iterator[None]:
-    """Every test's client signs in from 127.0.0.1: failures one test counts (django-axes, in
-    Redis) must not lock the next test out."""
+def _counters_forgotten(redis_client: redis.Redis) -> Iterator[None]:
+    """Every test's client signs in from 127.0.0.1 as the same few users: the sign-in failures
+    (django-axes) and open log streams one test counts in Redis must not refuse the next."""
     yield
-    for key in redis_client.scan_iter(match="*:axes-*"):
-        redis_client.delete(key)
+    for pattern in ("*:axes-*", "*:paas:log-streams:*"):
+        for key in redis_client.scan_iter(match=pattern):
+            redis_client.delete(key)
 
 
 @pytest.fixture(autouse=True)

@@ -3,12 +3,16 @@ them: the recent lines, and a live tail that follows every dyno, new ones includ
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from django.core.cache import cache
 
 from apps.kube.adapter import Cluster, ClusterError
 from apps.logs.events import event_text
@@ -18,6 +22,14 @@ from apps.platform.models import Activity, App, Dyno
 from apps.platform.validators import ascii_int
 
 REFRESH_SECONDS = 1.0
+# A tail's queue holds this many lines: a client slower than its dynos' output holds back the
+# follow threads instead of filling the server's memory.
+QUEUED_MAX = 2000
+# A stream ends after this long: the browser reconnects by itself, and the sign-in and the
+# permission are checked again; `heroku logs --tail` is started again.
+STREAM_SECONDS = 3600
+# Log streams one user may hold open at once: each holds one of the web's threads.
+STREAMS_PER_USER = 4
 FETCH_THREADS = 8
 
 
@@ -102,7 +114,7 @@ class Tail:
 
     def __init__(self, app: App, log_filter: LogFilter, *, since: datetime) -> None:
         self.app, self.filter, self.since = app, log_filter, since
-        self.lines: queue.Queue[LogLine] = queue.Queue()
+        self.lines: queue.Queue[LogLine] = queue.Queue(maxsize=QUEUED_MAX)
         self.stop = threading.Event()
         self.followed: dict[str, threading.Thread] = {}
         # The last line seen per pod: a stream that ended and is opened again repeats nothing.
@@ -125,7 +137,7 @@ class Tail:
                 line = parse_kube_line(raw, dyno=dyno.name, fallback=datetime.now(UTC))
                 if raw and line.timestamp > seen:
                     self.seen[dyno.pod_name] = seen = line.timestamp
-                    self.lines.put(line)
+                    self._put(line)
         except ClusterError:
             pass  # the pod is gone or not started: the next refresh tries again if it is back
 
@@ -140,13 +152,24 @@ class Tail:
                 thread.start()
         if self.filter.events:
             for pk, event in _events(self.app, after_id=self.last_event):
-                self.lines.put(event)
+                if self.lines.full():
+                    break  # this thread empties the queue: the rest come next refresh
+                self.lines.put_nowait(event)
                 self.last_event = pk
+
+    def _put(self, line: LogLine) -> None:
+        """Waits while the queue is full, for as long as the tail is open."""
+        while not self.stop.is_set():
+            try:
+                self.lines.put(line, timeout=REFRESH_SECONDS)
+                return
+            except queue.Full:
+                continue
 
     def __iter__(self) -> Iterator[LogLine | None]:
         try:
-            refreshed = 0.0
-            while not self.stop.is_set():
+            refreshed, ends = 0.0, time.monotonic() + STREAM_SECONDS
+            while not self.stop.is_set() and time.monotonic() < ends:
                 now = datetime.now(UTC).timestamp()
                 if now - refreshed >= REFRESH_SECONDS:
                     self._refresh()
@@ -160,3 +183,33 @@ class Tail:
 
     def close(self) -> None:
         self.stop.set()
+
+
+class StreamSlot:
+    """The streaming content of a log stream, holding one of its user's STREAMS_PER_USER
+    slots until the server closes the response (Django calls close() on it then, whether or
+    not the stream ever started). Counted in the cache, shared by every web process."""
+
+    def __init__(self, user_id: int, content: Iterator[str]) -> None:
+        self.key, self.content, self.closed = f"paas:log-streams:{user_id}", content, False
+
+    def take(self) -> bool:
+        """Whether a slot was free; none is held otherwise."""
+        cache.add(self.key, 0, STREAM_SECONDS + 60)  # outlives any stream: a leak heals
+        if cache.incr(self.key) > STREAMS_PER_USER:
+            self.close()
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.content)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        close = getattr(self.content, "close", None)
+        if close is not None:
+            close()
+        with contextlib.suppress(ValueError):  # expired meanwhile
+            cache.decr(self.key)

@@ -11,7 +11,7 @@ from django.test import Client
 
 from apps.api.tokens import token_create
 from apps.platform.encryption import unseal_all
-from apps.platform.models import App, Operation, Team
+from apps.platform.models import App, Membership, Operation, Team
 from apps.platform.services import ProcessChange, app_create, formation_update, release_deploy
 from tests.helpers import HEROKU, Api
 
@@ -253,6 +253,10 @@ def test_log_sessions_give_a_signed_url(api, app, client):
     assert events.count("data: ") == 2  # created, deployed
     forged = client.get(url.removeprefix("http://testserver")[:-3] + "abc")
     assert forged.status_code == 404
+    # The URL was a bearer credential for as long as it lived, whoever held it: now it is its
+    # user's, whose access is checked again on every request.
+    Membership.objects.filter(user__username="bob").delete()
+    assert client.get(url.removeprefix("http://testserver")).status_code == 404
 
 
 def test_errors_are_json_never_html(api, app):

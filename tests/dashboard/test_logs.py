@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.utils import timezone
 
 from apps.platform.models import Activity, Dyno
@@ -64,3 +66,38 @@ def test_the_stream_sends_new_events_as_escaped_html(bob_client, bob, app):
     assert "Restarted &lt;b&gt;web&lt;/b&gt; dynos by user bob" in text
     assert "<b>" not in text
     assert "Created app" not in text  # it came before `since`: the page showed it already
+
+
+def test_one_user_holds_at_most_four_streams_and_a_closed_one_frees_its_place(bob_client, bob, app):
+    """Each open stream holds a web thread: eight tabs stalled every page, the API and the
+    readiness probe."""
+    opened = [bob_client.get("/apps/billing/logs/stream") for _ in range(4)]
+    assert [r.status_code for r in opened] == [200] * 4
+    refused = bob_client.get("/apps/billing/logs/stream")
+    assert refused.status_code == 429
+    assert b"4 log streams are open already" in refused.content
+    _close(opened[0])  # as the server does when the browser goes away
+    again = bob_client.get("/apps/billing/logs/stream")
+    assert again.status_code == 200
+    for response in [*opened[1:], again]:
+        _close(response)
+
+
+def _close(response):
+    """Closes the response as the server would, without the end-of-request signal closing the
+    test's own database connection (the test client keeps it away from its requests too)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+def test_a_stream_ends_after_its_maximum_age_for_the_browser_to_reconnect(
+    bob_client, bob, app, monkeypatch
+):
+    from apps.platform import logs
+
+    monkeypatch.setattr(logs, "STREAM_SECONDS", 0)
+    response = bob_client.get("/apps/billing/logs/stream")
+    assert b"".join(response.streaming_content) == b"retry: 2000\n\n"

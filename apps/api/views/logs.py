@@ -9,16 +9,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core import signing
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import Http404, HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 
 from apps.api.errors import ApiError, invalid
 from apps.api.http import ApiRequest, api_view, respond
 from apps.api.views.common import find_app
 from apps.logs.lines import heroku_format
-from apps.platform.logs import LogFilter, Tail, recent, resume_point
+from apps.platform.logs import (
+    STREAMS_PER_USER,
+    LogFilter,
+    StreamSlot,
+    Tail,
+    recent,
+    resume_point,
+)
 from apps.platform.models import App
+from apps.platform.permissions import app_for
 
 SALT = "paas.log-session"
 # The URL is a bearer credential without the token: it is good for a short while only.
@@ -82,11 +91,20 @@ def log_stream(request: HttpRequest, session: str) -> Any:
         data = signing.loads(session, salt=SALT, max_age=SESSION_SECONDS)
     except signing.BadSignature:
         return ApiError(404, "not_found", "This log session has expired or is invalid.").response()
+    # The URL is the user's, for a while: whoever holds it still needs access to the app.
+    user = User.objects.filter(pk=data["user"], is_active=True).first()
     app = App.objects.filter(pk=data["app"]).first()
-    if app is None:
+    try:
+        app = app_for(user, app.name) if user and app else None
+    except Http404:
+        app = None
+    if app is None or user is None:
         return ApiError(404, "not_found", "Couldn't find that app.").response()
-    stream = _lines(app, data, request.headers.get("Last-Event-ID", ""))
-    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    slot = StreamSlot(user.pk, _lines(app, data, request.headers.get("Last-Event-ID", "")))
+    if not slot.take():
+        message = f"{STREAMS_PER_USER} log streams are open already: end one first."
+        return ApiError(429, "rate_limit", message).response()
+    response = StreamingHttpResponse(slot, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -11,7 +11,14 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from apps.dashboard.views.common import Request, app_view, page
-from apps.platform.logs import LogFilter, Tail, recent, resume_point
+from apps.platform.logs import (
+    STREAMS_PER_USER,
+    LogFilter,
+    StreamSlot,
+    Tail,
+    recent,
+    resume_point,
+)
 from apps.platform.models import App
 
 RECENT_LINES = 200
@@ -42,6 +49,9 @@ def logs(request: Request, app: App) -> HttpResponse:
     return page(request, "dashboard/app_logs.html", context)
 
 
+TOO_MANY = f"{STREAMS_PER_USER} log streams are open already: close one (another tab) first."
+
+
 def _events(tail: Tail) -> Iterator[str]:
     yield "retry: 2000\n\n"
     try:
@@ -63,9 +73,13 @@ def _since(request: Request) -> datetime:
 
 @require_GET
 @app_view
-def stream(request: Request, app: App) -> StreamingHttpResponse:
+def stream(request: Request, app: App) -> HttpResponse | StreamingHttpResponse:
     tail = Tail(app, _filter(request, app), since=_since(request))
-    response = StreamingHttpResponse(_events(tail), content_type="text/event-stream")
+    slot = StreamSlot(request.user.pk, _events(tail))
+    if not slot.take():
+        tail.close()
+        return HttpResponse(TOO_MANY, status=429, content_type="text/plain")
+    response = StreamingHttpResponse(slot, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a proxy in front must not hold the lines back
     return response
