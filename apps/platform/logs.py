@@ -190,6 +190,8 @@ class StreamSlot:
     slots until the server closes the response (Django calls close() on it then, whether or
     not the stream ever started). Counted in the cache, shared by every web process."""
 
+    REFUSED = f"{STREAMS_PER_USER} log streams are open already: end one (another tab) first."
+
     def __init__(self, user_id: int, content: Iterator[str]) -> None:
         self.key, self.content, self.closed = f"paas:log-streams:{user_id}", content, False
 

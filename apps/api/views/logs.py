@@ -19,7 +19,6 @@ from apps.api.http import ApiRequest, api_view, respond
 from apps.api.views.common import find_app
 from apps.logs.lines import heroku_format
 from apps.platform.logs import (
-    STREAMS_PER_USER,
     LogFilter,
     StreamSlot,
     Tail,
@@ -102,8 +101,7 @@ def log_stream(request: HttpRequest, session: str) -> Any:
         return ApiError(404, "not_found", "Couldn't find that app.").response()
     slot = StreamSlot(user.pk, _lines(app, data, request.headers.get("Last-Event-ID", "")))
     if not slot.take():
-        message = f"{STREAMS_PER_USER} log streams are open already: end one first."
-        return ApiError(429, "rate_limit", message).response()
+        return ApiError(429, "rate_limit", StreamSlot.REFUSED).response()
     response = StreamingHttpResponse(slot, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

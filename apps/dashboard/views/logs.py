@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET
 
 from apps.dashboard.views.common import Request, app_view, page
 from apps.platform.logs import (
-    STREAMS_PER_USER,
     LogFilter,
     StreamSlot,
     Tail,
@@ -49,9 +48,6 @@ def logs(request: Request, app: App) -> HttpResponse:
     return page(request, "dashboard/app_logs.html", context)
 
 
-TOO_MANY = f"{STREAMS_PER_USER} log streams are open already: close one (another tab) first."
-
-
 def _events(tail: Tail) -> Iterator[str]:
     yield "retry: 2000\n\n"
     try:
@@ -78,7 +74,7 @@ def stream(request: Request, app: App) -> HttpResponse | StreamingHttpResponse:
     slot = StreamSlot(request.user.pk, _events(tail))
     if not slot.take():
         tail.close()
-        return HttpResponse(TOO_MANY, status=429, content_type="text/plain")
+        return HttpResponse(StreamSlot.REFUSED, status=429, content_type="text/plain")
     response = StreamingHttpResponse(slot, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a proxy in front must not hold the lines back
