@@ -7,12 +7,18 @@ page stamps each `.log-line` as it is added. Both clocks are this machine's wall
 offset is measured and taken off). Goal: p95 under 1 s. Baseline: the same append read by one
 direct follow stream of one pod through the Python client (`kubectl logs -f`).
 
+Then, with the browser closed: /livez, the app's overview page and the API's app list, each
+requested one after another, first with no tail open and then with TAILS tails of the app open
+(two users, as one user may hold four), served by the two web workers. Prints their latency and
+its ratio to the same request's with no tail open.
+
 Run through benchmarks/logs, which starts private services for it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import math
 import os
 import random
@@ -40,9 +46,11 @@ django.setup()
 
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
 from kubernetes import client  # noqa: E402
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
+from apps.api.tokens import token_create  # noqa: E402
 from apps.kube.adapter import ClusterError  # noqa: E402
 from apps.kube.client import api_client  # noqa: E402
 from apps.platform.installation import cluster  # noqa: E402
@@ -62,6 +70,8 @@ LOGS_DIR = Path(os.environ["PAAS_POD_LOGS_DIR"])
 PODS = int(os.environ.get("BENCH_PODS", "50"))
 LINES = int(os.environ.get("BENCH_LINES", "200"))
 BASELINE_LINES = 40
+TAILS = 8
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))  # per URL, with and without the tails
 INTERVAL = 0.25  # seconds between rounds of appends; 1 to 3 pods at once per round
 IMAGE = "registry.example.com/bench-logs:v1"
 PASSWORD = "bench logs password 1"
@@ -286,13 +296,77 @@ def direct_latency(page: Page, app: App, pod: str, path: Path, offset: float) ->
     return direct
 
 
+def request_latency(port: int, path: str, headers: dict[str, str]) -> list[float]:
+    """REQUESTS requests one after another on one connection; every answer must be a 200."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    latencies = []
+    try:
+        for _ in range(REQUESTS):
+            started = time.perf_counter()
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            latencies.append(time.perf_counter() - started)
+            if response.status != 200:
+                raise SystemExit(f"GET {path} answered {response.status}")
+    finally:
+        connection.close()
+    return latencies
+
+
+def open_tail(port: int, app: App, cookie: dict[str, str]) -> http.client.HTTPConnection:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", f"/apps/{app.name}/logs/stream", headers=cookie)
+    response = connection.getresponse()
+    if response.status != 200 or response.readline() != b"retry: 2000\n":
+        raise SystemExit(f"a log tail answered {response.status}")
+    return connection
+
+
+def with_tails_open(port: int, app: App, users: list[User]) -> None:
+    """Each URL's latency with no tail open, then with TAILS tails open, in one run."""
+    cookies = []
+    for user in users:
+        browser = Client()
+        browser.force_login(user)
+        cookies.append({"Cookie": f"sessionid={browser.cookies['sessionid'].value}"})
+    token = token_create(user=users[0], name="bench")[1]
+    api = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.heroku+json; version=3"}
+    urls = {
+        "/livez": ("/livez", {}),
+        "overview page": (f"/apps/{app.name}/", cookies[0]),
+        "API app list": ("/apps", api),
+    }
+    before = {name: request_latency(port, *url) for name, url in urls.items()}
+    tails = [open_tail(port, app, cookies[n % len(cookies)]) for n in range(TAILS)]
+    try:
+        time.sleep(3)  # every tail follows every dyno by now
+        after = {name: request_latency(port, *url) for name, url in urls.items()}
+    finally:
+        for tail in tails:
+            tail.close()
+    print(
+        f"{REQUESTS} requests per URL, one after another;"
+        f" each tail follows {app.dynos.count()} dynos:"
+    )
+    for name in urls:
+        ratio = statistics.median(after[name]) / statistics.median(before[name])
+        p99 = percentile(after[name], 0.99) / percentile(before[name], 0.99)
+        print(
+            f"  {name}: no tail {figures(before[name])}; {TAILS} tails open {figures(after[name])};"
+            f" median {ratio:.2f}x, p99 {p99:.2f}x"
+        )
+
+
 def main() -> None:
     call_command("migrate", verbosity=0)
     actor = User.objects.filter(username="bench").first() or User(username="bench")
     actor.set_password(PASSWORD)
     actor.save()
+    second, _ = User.objects.get_or_create(username="bench-2")
     team, _ = Team.objects.get_or_create(name="bench")
-    Membership.objects.get_or_create(team=team, user=actor, defaults={"role": "admin"})
+    for user in (actor, second):
+        Membership.objects.get_or_create(team=team, user=user, defaults={"role": "admin"})
     App.objects.all().delete()
 
     port = free_port()
@@ -304,14 +378,13 @@ def main() -> None:
         start(
             "web",
             str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "paas.wsgi",
+            "-c",
+            "python:paas.gunicorn",
+            "paas.asgi",
             "--workers",
             "2",
-            "--threads",
-            "8",
             "--bind",
             f"127.0.0.1:{port}",
-            "--no-control-socket",  # the default socket is shared with any other gunicorn
         ),
     ]
     base = f"http://127.0.0.1:{port}"
@@ -335,9 +408,8 @@ def main() -> None:
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url(lambda url: "/login/" not in url)
             page.goto(f"{base}/apps/{app.name}/logs")
-            page.wait_for_function(
-                "document.querySelector('[data-tail-state]').textContent === 'connected'"
-            )
+            # A locator, not wait_for_function: the page's CSP forbids the eval that one needs.
+            expect(page.locator("[data-tail-state]")).to_have_text("connected", timeout=30_000)
             page.evaluate(OBSERVE)
             offset = clock_offset(page)
 
@@ -365,6 +437,7 @@ def main() -> None:
             pod = next(iter(files))
             direct = direct_latency(page, app, pod, files[pod], offset)
             browser.close()
+        with_tails_open(port, app, [actor, second])
         ratio = statistics.median(tail) / statistics.median(direct)
         p95 = percentile(tail, 0.95)
         print(

@@ -61,10 +61,8 @@ APPS = int(os.environ.get("BENCH_APPS", "1000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-# As the Procfile runs the web process: more processes than threads, since a thread that waits
-# for the database waits again for the interpreter's lock while its siblings render.
+# As the Procfile runs the web process (paas/gunicorn.py): 4 uvicorn workers.
 WORKERS = os.environ.get("BENCH_WORKERS", "4")
-THREADS = os.environ.get("BENCH_THREADS", "2")
 PROCESSES = (("web", 2, "bin/web"), ("worker", 1, "bin/worker"), ("clock", 1, "bin/clock"))
 IMAGE = "registry.example.com/bench/app"
 
@@ -274,15 +272,13 @@ def start_gunicorn(port: int) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
-            "paas.wsgi",
+            "-c",
+            "python:paas.gunicorn",
+            "paas.asgi",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
             WORKERS,
-            "--threads",
-            THREADS,
-            "--graceful-timeout",
-            "5",
         ],
         cwd=ROOT,
         env=env,
@@ -409,7 +405,7 @@ def main() -> None:
 
     print(
         f"\n{CONNECTIONS} connections, {ROUNDS} rounds of {max(1, SECONDS // ROUNDS)} s per page"
-        f" (wrk), gunicorn {WORKERS} workers x {THREADS} threads;"
+        f" (wrk), gunicorn {WORKERS} uvicorn workers;"
         f" {apps} apps, {process_types} process types in the database\n"
         "figures are medians over the rounds; each ratio is against /livez in the same round\n"
     )

@@ -4,8 +4,7 @@
 # command.
 set -eu
 case "${1:-web}" in
-  web) exec gunicorn paas.wsgi --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-4}" \
-         --threads 2 --access-logfile - --graceful-timeout 20 --no-control-socket ;;
+  web) exec gunicorn -c python:paas.gunicorn paas.asgi --bind "0.0.0.0:${PORT:-8000}" ;;
   worker) exec celery -A paas worker --loglevel INFO --concurrency "${WORKER_CONCURRENCY:-2}" ;;
   beat) exec celery -A paas beat --loglevel INFO --schedule /tmp/celerybeat-schedule ;;
   observe) exec python manage.py observe ;;

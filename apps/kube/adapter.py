@@ -28,6 +28,8 @@ FIELD_MANAGER = "paas"
 TEMPORARY_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
 # Lists come in pages of this many: a cluster of thousands of apps never arrives as one response.
 PAGE_SIZE = 500
+# A log line is cut at 10 KiB: room for any line a person reads, and a bound on the buffer.
+LOG_LINE_MAX = 10_240
 
 
 @dataclass(frozen=True)
@@ -385,16 +387,20 @@ class Cluster:
         *,
         tail_lines: int | None = None,
         since_time: str | None = None,
+        limit_bytes: int | None = None,
         follow: bool = False,
         stop: threading.Event | None = None,
     ) -> Iterator[str]:
         """The pod's log lines, each starting with its RFC 3339 timestamp. Following, lines are
-        handed over as the kubelet flushes them, until `stop` is set or the pod goes away."""
+        handed over as the kubelet flushes them, until `stop` is set or the pod goes away.
+        A line longer than LOG_LINE_MAX bytes is cut there: a dyno writing without a newline
+        cannot grow the buffer without end."""
         with self._counting:
             self.requests[("log", POD.kind)] += 1
         query: list[tuple[str, Any]] = [("timestamps", "true")]
         query += [("tailLines", tail_lines)] if tail_lines is not None else []
         query += [("sinceTime", since_time)] if since_time else []
+        query += [("limitBytes", limit_bytes)] if limit_bytes is not None else []
         query += [("follow", "true")] if follow else []
         try:
             response = self._send(
@@ -409,17 +415,23 @@ class Cluster:
         if stop is not None:
             # A blocked read wakes only when the socket is shut: the caller's stop does that.
             threading.Thread(target=_shut_when, args=(stop, response), daemon=True).start()
-        buffer = b""
+        buffer, cut = b"", False  # cut: the rest of an over-long line is being dropped
         try:
             chunks = response.read_chunked() if response.chunked else response.stream(65536)
             for chunk in chunks:
                 buffer += chunk
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
-                    yield line.decode(errors="replace")
+                    if not cut:
+                        yield line[:LOG_LINE_MAX].decode(errors="replace")
+                    cut = False
+                if len(buffer) > LOG_LINE_MAX:
+                    if not cut:
+                        yield buffer[:LOG_LINE_MAX].decode(errors="replace")
+                    buffer, cut = b"", True
                 if stop is not None and stop.is_set():
                     return
-            if buffer:
+            if buffer and not cut:
                 yield buffer.decode(errors="replace")
         except (urllib3.exceptions.HTTPError, OSError, ValueError):
             if stop is None or not stop.is_set():

@@ -3,16 +3,19 @@ them: the recent lines, and a live tail that follows every dyno, new ones includ
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from asgiref.sync import sync_to_async
 from django.core.cache import cache
+from django.db import close_old_connections
 
 from apps.kube.adapter import Cluster, ClusterError
 from apps.logs.events import event_text
@@ -28,9 +31,11 @@ QUEUED_MAX = 2000
 # A stream ends after this long: the browser reconnects by itself, and the sign-in and the
 # permission are checked again; `heroku logs --tail` is started again.
 STREAM_SECONDS = 3600
-# Log streams one user may hold open at once: each holds one of the web's threads.
+# Log streams one user may hold open at once: each follows every dyno of its app.
 STREAMS_PER_USER = 4
 FETCH_THREADS = 8
+# What one dyno's recent lines may weigh (the kubelet's limitBytes): a few lines can be huge.
+RECENT_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,12 @@ class LogFilter:
         return not self.dyno
 
 
-def _events(app: App, *, after_id: int = 0) -> list[tuple[int, LogLine]]:
+def _events(app: App, *, after_id: int = 0, last: int = QUEUED_MAX) -> list[tuple[int, LogLine]]:
+    """The app's platform events after `after_id`: the last `last` of them, oldest first (an
+    app's history grows for as long as it lives; a page shows a few hundred lines)."""
     activities = Activity.objects.filter(app=app, pk__gt=after_id).select_related("actor")
     events = []
-    for a in activities.order_by("pk"):
+    for a in reversed(activities.order_by("-pk")[:last]):
         actor = a.actor.get_username() if a.actor else None
         text = event_text(a.action, a.before, a.after, actor)
         events.append((a.pk, LogLine(a.created, source="paas", dyno="api", text=text)))
@@ -68,7 +75,9 @@ def _events(app: App, *, after_id: int = 0) -> list[tuple[int, LogLine]]:
 def _pod_lines(kube: Cluster, app: App, dyno: Dyno, count: int) -> list[LogLine]:
     now = datetime.now(UTC)
     try:
-        raw = list(kube.pod_log(app.namespace, dyno.pod_name, tail_lines=count))
+        raw = list(
+            kube.pod_log(app.namespace, dyno.pod_name, tail_lines=count, limit_bytes=RECENT_BYTES)
+        )
     except ClusterError:
         return []  # a pod that is gone, or not started, has no lines to show
     return [parse_kube_line(line, dyno=dyno.name, fallback=now) for line in raw if line]
@@ -81,7 +90,7 @@ def recent(app: App, log_filter: LogFilter, *, lines: int = 100) -> list[LogLine
     with ThreadPoolExecutor(FETCH_THREADS) as pool:
         streams = list(pool.map(lambda d: _pod_lines(kube, app, d, lines), dynos))
     if log_filter.events:
-        streams.append([line for _, line in _events(app)[-lines:]])
+        streams.append([line for _, line in _events(app, last=lines)])
     return list(merge(*streams))[-lines:]
 
 
@@ -110,7 +119,8 @@ class Tail:
 
     One thread per dyno streams its log; the caller's loop picks up new dynos and events once
     a second. Iterating yields lines as they arrive, and None after a quiet second, so a
-    streaming response can check that its client is still there."""
+    streaming response can check that its client is still there. Iterated with `async for`
+    (under ASGI), waiting for a line holds no thread at all."""
 
     def __init__(self, app: App, log_filter: LogFilter, *, since: datetime) -> None:
         self.app, self.filter, self.since = app, log_filter, since
@@ -120,6 +130,8 @@ class Tail:
         # The last line seen per pod: a stream that ended and is opened again repeats nothing.
         self.seen: dict[str, datetime] = {}
         self.kube = cluster()
+        # Called by a follow thread after each line it queues: wakes an `async for` waiting.
+        self.arrived: Callable[[], None] = lambda: None
         last = Activity.objects.filter(app=app, created__lte=since).order_by("-pk").first()
         self.last_event = last.pk if last else 0
 
@@ -162,6 +174,7 @@ class Tail:
         while not self.stop.is_set():
             try:
                 self.lines.put(line, timeout=REFRESH_SECONDS)
+                self.arrived()
                 return
             except queue.Full:
                 continue
@@ -181,37 +194,65 @@ class Tail:
         finally:
             self.close()
 
+    def _refresh_elsewhere(self) -> None:
+        # In a thread of the event loop's executor, which keeps its connection between calls:
+        # only a request's end would otherwise close one that is broken or too old.
+        close_old_connections()
+        self._refresh()
+
+    async def __aiter__(self) -> AsyncIterator[LogLine | None]:
+        loop, arrived = asyncio.get_running_loop(), asyncio.Event()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(arrived.set)
+
+        self.arrived = wake
+        refresh = sync_to_async(self._refresh_elsewhere, thread_sensitive=False)
+        try:
+            refreshed, ends = 0.0, time.monotonic() + STREAM_SECONDS
+            while not self.stop.is_set() and time.monotonic() < ends:
+                if time.monotonic() - refreshed >= REFRESH_SECONDS:
+                    await refresh()
+                    refreshed = time.monotonic()
+                arrived.clear()  # before looking: a line queued after this wakes the wait
+                try:
+                    yield self.lines.get_nowait()
+                    continue
+                except queue.Empty:
+                    pass
+                try:
+                    await asyncio.wait_for(arrived.wait(), REFRESH_SECONDS)
+                except TimeoutError:
+                    yield None
+        finally:
+            self.close()
+
     def close(self) -> None:
         self.stop.set()
 
 
 class StreamSlot:
-    """The streaming content of a log stream, holding one of its user's STREAMS_PER_USER
-    slots until the server closes the response (Django calls close() on it then, whether or
-    not the stream ever started). Counted in the cache, shared by every web process."""
+    """One of a user's STREAMS_PER_USER log streams, counted in the cache, which every web
+    process shares. The response that holds it releases it when the server closes it."""
 
     REFUSED = f"{STREAMS_PER_USER} log streams are open already: end one (another tab) first."
 
-    def __init__(self, user_id: int, content: Iterator[str]) -> None:
-        self.key, self.content, self.closed = f"paas:log-streams:{user_id}", content, False
+    def __init__(self, user_id: int) -> None:
+        self.key, self.held = f"paas:log-streams:{user_id}", False
 
     def take(self) -> bool:
         """Whether a slot was free; none is held otherwise."""
         cache.add(self.key, 0, STREAM_SECONDS + 60)  # outlives any stream: a leak heals
+        self.held = True
         if cache.incr(self.key) > STREAMS_PER_USER:
-            self.close()
+            self.release()
             return False
         return True
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.content)
-
-    def close(self) -> None:
-        if self.closed:
+    def release(self) -> None:
+        if not self.held:
             return
-        self.closed = True
-        close = getattr(self.content, "close", None)
-        if close is not None:
-            close()
+        self.held = False
         with contextlib.suppress(ValueError):  # expired meanwhile
             cache.decr(self.key)

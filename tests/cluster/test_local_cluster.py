@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from apps.kube.adapter import LOG_LINE_MAX
 from tests.helpers import wait_until
 from tests.kwok import FollowedLog, append_log_line, attach_log_file
 
@@ -165,3 +166,28 @@ def test_job_runs_to_completion(kube_api, namespace):
         namespace, label_selector="job-name=migrate"
     )
     assert [pod.status.phase for pod in pods.items] == ["Succeeded"]
+
+
+def test_a_log_line_without_an_end_is_cut_and_the_lines_after_it_arrive_whole(
+    kube_api, kube, namespace, pod_logs_dir
+):
+    """A dyno writing without a newline grew the reader's buffer without bound."""
+    apps, core = client.AppsV1Api(kube_api), client.CoreV1Api(kube_api)
+    apps.create_namespaced_deployment(namespace, make_deployment("web", 1))
+    pod = wait_for_ready_pods(core, namespace, "web", 1)[0].metadata.name
+    log_file: Path = pod_logs_dir / f"{namespace}-{pod}.log"
+    attach_log_file(kube_api, namespace, pod, log_file)
+    append_log_line(log_file, "x" * (5 * LOG_LINE_MAX))
+    append_log_line(log_file, "after the long one")
+    lines = wait_until(
+        lambda: (found := list(kube.pod_log(namespace, pod))) and "after" in found[-1] and found,
+        timeout=30,
+        what="kwok to serve the log file",
+    )
+    assert [len(line) <= LOG_LINE_MAX for line in lines] == [True, True]
+    assert lines[0].endswith("x" * 100)
+    assert lines[1].endswith(" after the long one")
+    # The kubelet stops at limitBytes: a few huge lines cannot make a page of recent lines huge.
+    limited = list(kube.pod_log(namespace, pod, limit_bytes=1000))
+    assert len(limited) == 1
+    assert 900 < len(limited[0]) <= 1000

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.signals import request_finished
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.platform.models import Activity, Dyno
@@ -101,3 +102,24 @@ def test_a_stream_ends_after_its_maximum_age_for_the_browser_to_reconnect(
     monkeypatch.setattr(logs, "STREAM_SECONDS", 0)
     response = bob_client.get("/apps/billing/logs/stream")
     assert b"".join(response.streaming_content) == b"retry: 2000\n\n"
+
+
+def test_the_page_reads_only_the_last_events_of_a_long_history(bob_client, bob, app):
+    """Every logs page read the app's whole Activity history to show its last 200 lines."""
+    Activity.objects.bulk_create(
+        Activity(
+            app=app,
+            app_name=app.name,
+            actor=bob,
+            action="dyno.restart",
+            after={"target": f"web.{n}"},
+        )
+        for n in range(1, 301)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        content = bob_client.get("/apps/billing/logs").content.decode()
+    (read,) = [q["sql"] for q in queries if 'FROM "platform_activity"' in q["sql"]]
+    assert "LIMIT 200" in read
+    assert "Restarted web.300 by user bob" in content
+    assert "Restarted web.100 by user bob" not in content  # the 201st from the end
+    assert content.index("Restarted web.299 ") < content.index("Restarted web.300 ")

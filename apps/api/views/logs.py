@@ -4,20 +4,21 @@ Server-Sent Events, one line per event in Heroku's format, and keeps following w
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
-from django.http import Http404, HttpRequest, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from apps.api.errors import ApiError, invalid
 from apps.api.http import ApiRequest, api_view, respond
 from apps.api.views.common import find_app
-from apps.logs.lines import heroku_format
+from apps.core.event_stream import TailStream
+from apps.logs.lines import LogLine, heroku_format
 from apps.platform.logs import (
     LogFilter,
     StreamSlot,
@@ -63,29 +64,11 @@ def log_sessions(request: ApiRequest, app: str) -> Any:
     return respond(body, status=201)
 
 
-def _lines(app: App, session: dict[str, Any], since_id: str) -> Iterator[str]:
-    dyno = session["dyno"]
-    log_filter = LogFilter(dyno=dyno) if "." in dyno else LogFilter(process=dyno)
-    shown = recent(app, log_filter, lines=session["lines"]) if session["lines"] else []
-    if session["source"] == "app":
-        shown = [line for line in shown if line.source == "app"]
-    for line in shown:
-        yield f"id: {line.timestamp.isoformat()}\ndata: {heroku_format(line)}\n\n"
-    if not session["tail"]:
-        return
-    since = resume_point(since_id) or (shown[-1].timestamp if shown else datetime.now(UTC))
-    tail = Tail(app, log_filter, since=since)
-    try:
-        for item in tail:
-            if item is None:
-                yield ": keep-alive\n\n"
-            elif session["source"] != "app" or item.source == "app":
-                yield f"id: {item.timestamp.isoformat()}\ndata: {heroku_format(item)}\n\n"
-    finally:
-        tail.close()
+def _event(line: LogLine) -> str:
+    return f"id: {line.timestamp.isoformat()}\ndata: {heroku_format(line)}\n\n"
 
 
-def log_stream(request: HttpRequest, session: str) -> Any:
+def log_stream(request: HttpRequest, session: str) -> HttpResponseBase:
     try:
         data = signing.loads(session, salt=SALT, max_age=SESSION_SECONDS)
     except signing.BadSignature:
@@ -99,10 +82,23 @@ def log_stream(request: HttpRequest, session: str) -> Any:
         app = None
     if app is None or user is None:
         return ApiError(404, "not_found", "Couldn't find that app.").response()
-    slot = StreamSlot(user.pk, _lines(app, data, request.headers.get("Last-Event-ID", "")))
+    dyno, only_app = data["dyno"], data["source"] == "app"
+    log_filter = LogFilter(dyno=dyno) if "." in dyno else LogFilter(process=dyno)
+    shown = recent(app, log_filter, lines=data["lines"]) if data["lines"] else []
+    shown = [line for line in shown if line.source == "app" or not only_app]
+    if not data["tail"]:
+        body = "".join(_event(line) for line in shown)
+        return HttpResponse(body, content_type="text/event-stream")
+    resumed = resume_point(request.headers.get("Last-Event-ID", ""))
+    since = resumed or (shown[-1].timestamp if shown else datetime.now(UTC))
+    tail, slot = Tail(app, log_filter, since=since), StreamSlot(user.pk)
     if not slot.take():
         return ApiError(429, "rate_limit", StreamSlot.REFUSED).response()
-    response = StreamingHttpResponse(slot, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    return TailStream(
+        request,
+        slot,
+        tail,
+        render=lambda line: _event(line) if line.source == "app" or not only_app else None,
+        head=[_event(line) for line in shown],
+        idle=": keep-alive\n\n",
+    )

@@ -3,14 +3,16 @@ over Server-Sent Events that appends each line as it is written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
+from apps.core.event_stream import TailStream
 from apps.dashboard.views.common import Request, app_view, page
+from apps.logs.lines import LogLine
 from apps.platform.logs import (
     LogFilter,
     StreamSlot,
@@ -48,18 +50,10 @@ def logs(request: Request, app: App) -> HttpResponse:
     return page(request, "dashboard/app_logs.html", context)
 
 
-def _events(tail: Tail) -> Iterator[str]:
-    yield "retry: 2000\n\n"
-    try:
-        for line in tail:
-            if line is None:
-                yield ": idle\n\n"  # a write to a closed connection ends the stream
-                continue
-            html = render_to_string("dashboard/log_line.html", {"line": line})
-            data = "".join(f"data: {part}\n" for part in html.strip().split("\n"))
-            yield f"id: {line.timestamp.isoformat()}\n{data}\n"
-    finally:
-        tail.close()
+def _event(line: LogLine) -> str:
+    html = render_to_string("dashboard/log_line.html", {"line": line})
+    data = "".join(f"data: {part}\n" for part in html.strip().split("\n"))
+    return f"id: {line.timestamp.isoformat()}\n{data}\n"
 
 
 def _since(request: Request) -> datetime:
@@ -69,13 +63,11 @@ def _since(request: Request) -> datetime:
 
 @require_GET
 @app_view
-def stream(request: Request, app: App) -> HttpResponse | StreamingHttpResponse:
-    tail = Tail(app, _filter(request, app), since=_since(request))
-    slot = StreamSlot(request.user.pk, _events(tail))
+def stream(request: Request, app: App) -> HttpResponseBase:
+    tail, slot = (
+        Tail(app, _filter(request, app), since=_since(request)),
+        StreamSlot(request.user.pk),
+    )
     if not slot.take():
-        tail.close()
         return HttpResponse(StreamSlot.REFUSED, status=429, content_type="text/plain")
-    response = StreamingHttpResponse(slot, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # a proxy in front must not hold the lines back
-    return response
+    return TailStream(request, slot, tail, render=_event, head=["retry: 2000\n\n"])
