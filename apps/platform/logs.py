@@ -34,6 +34,9 @@ STREAM_SECONDS = 3600
 # Log streams one user may hold open at once: each follows every dyno of its app.
 STREAMS_PER_USER = 4
 FETCH_THREADS = 8
+# A follow that ends at once (a pod not started yet, a node that takes no more streams) is
+# opened again after a pause that doubles from a second up to this, not every second.
+RETRY_MAX = 8.0
 # What one dyno's recent lines may weigh (the kubelet's limitBytes): a few lines can be huge.
 RECENT_BYTES = 1 << 20
 
@@ -127,6 +130,8 @@ class Tail:
         self.lines: queue.Queue[LogLine] = queue.Queue(maxsize=QUEUED_MAX)
         self.stop = threading.Event()
         self.followed: dict[str, threading.Thread] = {}
+        # Per pod whose follow ended: when it may be opened again, and the pause that was.
+        self.retry: dict[str, tuple[float, float]] = {}
         # The last line seen per pod: a stream that ended and is opened again repeats nothing.
         self.seen: dict[str, datetime] = {}
         self.kube = cluster()
@@ -138,6 +143,7 @@ class Tail:
     def _follow(self, dyno: Dyno) -> None:
         seen = self.seen.get(dyno.pod_name, self.since)
         start = seen - timedelta(seconds=1)  # sinceTime has whole seconds
+        opened = time.monotonic()
         try:
             for raw in self.kube.pod_log(
                 self.app.namespace,
@@ -151,14 +157,22 @@ class Tail:
                     self.seen[dyno.pod_name] = seen = line.timestamp
                     self._put(line)
         except ClusterError:
-            pass  # the pod is gone or not started: the next refresh tries again if it is back
+            pass  # the pod is gone or not started: a refresh tries again if it is back
+        finally:
+            ended = time.monotonic()
+            _, pause = self.retry.get(dyno.pod_name, (0.0, REFRESH_SECONDS / 2))
+            pause = min(pause * 2, RETRY_MAX) if ended - opened < RETRY_MAX else REFRESH_SECONDS
+            self.retry[dyno.pod_name] = (ended + pause, pause)
 
     def _refresh(self) -> None:
+        now = time.monotonic()
         for dyno in self.filter.dynos(self.app):
             thread = self.followed.get(dyno.pod_name)
             # A finished one-off dyno's log was read to its end once: following it again, once
             # a second, would only start a thread that ends at once, for as long as it is kept.
-            if thread is None or not (thread.is_alive() or dyno.ended):
+            if thread is not None and (thread.is_alive() or dyno.ended):
+                continue
+            if now >= self.retry.get(dyno.pod_name, (0.0, 0.0))[0]:
                 thread = threading.Thread(target=self._follow, args=(dyno,), daemon=True)
                 self.followed[dyno.pod_name] = thread
                 thread.start()

@@ -23,8 +23,10 @@ def start(tmp_path, monkeypatch) -> Iterator[Start]:
     """Starts a rendezvous server in this process; returns its port."""
     cert, key = tmp_path / "rendezvous.pem", tmp_path / "rendezvous.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)),
+        ],
         check=True,
         capture_output=True,
     )
