@@ -20,6 +20,7 @@ from django.db import close_old_connections
 from apps.kube.adapter import Cluster, ClusterError
 from apps.logs.events import event_text
 from apps.logs.lines import LogLine, merge, parse_kube_line
+from apps.platform.follows import FOLLOWS, Follow
 from apps.platform.installation import cluster
 from apps.platform.models import Activity, App, Dyno
 from apps.platform.validators import ascii_int
@@ -34,9 +35,6 @@ STREAM_SECONDS = 3600
 # Log streams one user may hold open at once: each follows every dyno of its app.
 STREAMS_PER_USER = 4
 FETCH_THREADS = 8
-# A follow that ends at once (a pod not started yet, a node that takes no more streams) is
-# opened again after a pause that doubles from a second up to this, not every second.
-RETRY_MAX = 8.0
 # What one dyno's recent lines may weigh (the kubelet's limitBytes): a few lines can be huge.
 RECENT_BYTES = 1 << 20
 
@@ -120,78 +118,77 @@ def resume_point(text: str) -> datetime | None:
 class Tail:
     """Follows every dyno that matches, and the app's platform events, from `since` on.
 
-    One thread per dyno streams its log; the caller's loop picks up new dynos and events once
-    a second. Iterating yields lines as they arrive, and None after a quiet second, so a
-    streaming response can check that its client is still there. Iterated with `async for`
-    (under ASGI), waiting for a line holds no thread at all."""
+    Each dyno's log comes through its pod's follow, shared by every tail of this process
+    (apps.platform.follows); the caller's loop picks up new dynos and events once a second.
+    Iterating yields lines as they arrive, and None after a quiet second, so a streaming
+    response can check that its client is still there. Iterated with `async for` (under
+    ASGI), waiting for a line holds no thread at all."""
 
     def __init__(self, app: App, log_filter: LogFilter, *, since: datetime) -> None:
         self.app, self.filter, self.since = app, log_filter, since
         self.lines: queue.Queue[LogLine] = queue.Queue(maxsize=QUEUED_MAX)
         self.stop = threading.Event()
-        self.followed: dict[str, threading.Thread] = {}
-        # Per pod whose follow ended: when it may be opened again, and the pause that was.
-        self.retry: dict[str, tuple[float, float]] = {}
-        # The last line seen per pod: a stream that ended and is opened again repeats nothing.
+        self.followed: dict[str, Follow] = {}
+        # The last line shown per pod: a line handed over twice (a follow opened again, or
+        # joined late) is shown once.
         self.seen: dict[str, datetime] = {}
+        self.lock = threading.Lock()
+        # Lines left out because the queue was full, since when: the reader is told.
+        self.dropped, self.dropped_since = 0, since
         self.kube = cluster()
-        # Called by a follow thread after each line it queues: wakes an `async for` waiting.
+        # Called after each line queued from another thread: wakes an `async for` waiting.
         self.arrived: Callable[[], None] = lambda: None
         last = Activity.objects.filter(app=app, created__lte=since).order_by("-pk").first()
         self.last_event = last.pk if last else 0
 
-    def _follow(self, dyno: Dyno) -> None:
-        seen = self.seen.get(dyno.pod_name, self.since)
-        start = seen - timedelta(seconds=1)  # sinceTime has whole seconds
-        opened = time.monotonic()
-        try:
-            for raw in self.kube.pod_log(
-                self.app.namespace,
-                dyno.pod_name,
-                follow=True,
-                stop=self.stop,
-                since_time=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            ):
-                line = parse_kube_line(raw, dyno=dyno.name, fallback=datetime.now(UTC))
-                if raw and line.timestamp > seen:
-                    self.seen[dyno.pod_name] = seen = line.timestamp
-                    self._put(line)
-        except ClusterError:
-            pass  # the pod is gone or not started: a refresh tries again if it is back
-        finally:
-            ended = time.monotonic()
-            _, pause = self.retry.get(dyno.pod_name, (0.0, REFRESH_SECONDS / 2))
-            pause = min(pause * 2, RETRY_MAX) if ended - opened < RETRY_MAX else REFRESH_SECONDS
-            self.retry[dyno.pod_name] = (ended + pause, pause)
+    def offer(self, pod: str, line: LogLine) -> None:
+        with self.lock:
+            if self.stop.is_set() or line.timestamp <= self.seen.get(pod, self.since):
+                return
+            self.seen[pod] = line.timestamp
+            # A reader slower than the dynos' output loses lines, as Heroku's logplex drops
+            # them: waiting would hold back every other tail of the same pods.
+            if self.dropped and not self.lines.full():
+                self.lines.put_nowait(self._dropped_notice(line.timestamp))
+                self.dropped = 0
+            try:
+                self.lines.put_nowait(line)
+            except queue.Full:
+                if not self.dropped:
+                    self.dropped_since = line.timestamp
+                self.dropped += 1
+                return
+        self.arrived()
+
+    def _dropped_notice(self, at: datetime) -> LogLine:
+        since = self.dropped_since.isoformat(timespec="seconds")
+        text = f"Error L10 (output buffer overflow): {self.dropped} messages dropped since {since}."
+        return LogLine(at, source="paas", dyno="logplex", text=text)
 
     def _refresh(self) -> None:
-        now = time.monotonic()
         for dyno in self.filter.dynos(self.app):
-            thread = self.followed.get(dyno.pod_name)
+            follow = self.followed.get(dyno.pod_name)
             # A finished one-off dyno's log was read to its end once: following it again, once
-            # a second, would only start a thread that ends at once, for as long as it is kept.
-            if thread is not None and (thread.is_alive() or dyno.ended):
+            # a second, would only open a stream that ends at once, for as long as it is kept.
+            if follow is not None and (follow.alive or dyno.ended):
                 continue
-            if now >= self.retry.get(dyno.pod_name, (0.0, 0.0))[0]:
-                thread = threading.Thread(target=self._follow, args=(dyno,), daemon=True)
-                self.followed[dyno.pod_name] = thread
-                thread.start()
+            since = self.seen.get(dyno.pod_name, self.since)
+            key = (self.app.namespace, dyno.pod_name)
+            joined = FOLLOWS.join(self.kube, key, dyno.name, self, since)
+            if joined is None:
+                continue
+            with self.lock:  # closed meanwhile (the refresh runs beside the stream): leave
+                closed = self.stop.is_set()
+                if not closed:
+                    self.followed[dyno.pod_name] = joined
+            if closed:
+                FOLLOWS.leave(joined, self)
         if self.filter.events:
             for pk, event in _events(self.app, after_id=self.last_event):
                 if self.lines.full():
                     break  # this thread empties the queue: the rest come next refresh
                 self.lines.put_nowait(event)
                 self.last_event = pk
-
-    def _put(self, line: LogLine) -> None:
-        """Waits while the queue is full, for as long as the tail is open."""
-        while not self.stop.is_set():
-            try:
-                self.lines.put(line, timeout=REFRESH_SECONDS)
-                self.arrived()
-                return
-            except queue.Full:
-                continue
 
     def __iter__(self) -> Iterator[LogLine | None]:
         try:
@@ -243,7 +240,11 @@ class Tail:
             self.close()
 
     def close(self) -> None:
-        self.stop.set()
+        with self.lock:
+            self.stop.set()
+            followed = list(self.followed.values())
+        for follow in followed:
+            FOLLOWS.leave(follow, self)
 
 
 class StreamSlot:
