@@ -139,6 +139,46 @@ def env_tolerations(name: str) -> list[dict[str, str]]:
     return tolerations
 
 
+TEAM_ROLES = ("admin", "member")
+TEAM_NAME = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def env_team_groups(name: str) -> dict[str, dict[str, str]]:
+    """GROUP=TEAM:ROLE,...: the teams a sign-in provider's group makes its members part of, and
+    with which role (admin or member; member when left out). A group may name several teams;
+    a group's name may hold anything but a comma ("/acme/admins" from Keycloak's full paths).
+    Returns group -> {team: role}."""
+    mapping: dict[str, dict[str, str]] = {}
+    for item in env_list(name, []):
+        group, equals, grant = item.rpartition("=")
+        team, _, role = grant.partition(":")
+        role = role or "member"
+        if not (equals and group.strip() and TEAM_NAME.fullmatch(team) and role in TEAM_ROLES):
+            raise ImproperlyConfigured(
+                f"{name} entry {item!r} must read GROUP=TEAM:ROLE, with TEAM a team's name "
+                f"(letters, digits, - and _) and ROLE one of {', '.join(TEAM_ROLES)}"
+            )
+        teams = mapping.setdefault(group.strip(), {})
+        if teams.get(team, role) != role:
+            raise ImproperlyConfigured(f"{name} gives group {group.strip()!r} two roles in {team}")
+        teams[team] = role
+    return mapping
+
+
+def env_url(name: str, default: str = "", *, https: bool = False) -> str:
+    """An http(s) URL with a host, without a trailing slash; with https, plain http is refused."""
+    value = os.environ.get(name, "").strip().rstrip("/") or default
+    if not value:
+        return value
+    parts = urlsplit(value)
+    schemes = {"https"} if https else {"http", "https"}
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} must be an {' or '.join(sorted(schemes))} URL with a host"
+        )
+    return value
+
+
 def database_from_url(name: str, url: str) -> dict[str, Any]:
     """Django DATABASES entry from postgres://user:password@host:port/dbname."""
     parts = urlsplit(url)

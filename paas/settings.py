@@ -23,7 +23,9 @@ from paas.env import (
     env_networks,
     env_node_selector,
     env_str,
+    env_team_groups,
     env_tolerations,
+    env_url,
     existing_file,
     redis_url,
 )
@@ -96,7 +98,8 @@ AUTHENTICATION_BACKENDS = [
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURES_ALLOWED", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The account and the client address, each counted on its own (apps/core/clients.py).
+AXES_LOCKOUT_PARAMETERS = "apps.core.clients.lockout_parameters"
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "apps.core.clients.client_address"
 AXES_LOCKOUT_CALLABLE = "apps.core.clients.lockout_response"
@@ -106,6 +109,36 @@ AXES_VERBOSE = False
 # The proxies in front of the platform (addresses or networks): only their X-Forwarded-For is
 # believed, for the client's address (apps/core/clients.py) and for HTTPS.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", [])
+
+# Single sign-on with OpenID Connect (apps/core/oidc/), beside passwords: on when OIDC_ISSUER is
+# set. The provider's endpoints come from <issuer>/.well-known/openid-configuration, fetched on
+# first use, unless OIDC_*_ENDPOINT name them. OIDC_TEAM_GROUPS maps the provider's groups to
+# teams: GROUP=TEAM:ROLE,... (README, "Single sign-on").
+OIDC_ISSUER = env_url("OIDC_ISSUER", https=not DEVELOPMENT)
+OIDC_ENABLED = bool(OIDC_ISSUER)
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID", None if OIDC_ENABLED else "")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", None if OIDC_ENABLED else "")
+OIDC_TEAM_GROUPS = env_team_groups("OIDC_TEAM_GROUPS")
+if not OIDC_ENABLED and (OIDC_RP_CLIENT_ID or OIDC_RP_CLIENT_SECRET or OIDC_TEAM_GROUPS):
+    raise ImproperlyConfigured(
+        "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_TEAM_GROUPS need OIDC_ISSUER"
+    )
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+if not re.fullmatch(r"(RS|ES|HS)(256|384|512)", OIDC_RP_SIGN_ALGO):
+    raise ImproperlyConfigured(
+        f"OIDC_SIGN_ALGO={OIDC_RP_SIGN_ALGO!r} must be RS, ES or HS 256/384/512"
+    )
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_url("OIDC_AUTHORIZATION_ENDPOINT", https=not DEVELOPMENT)
+OIDC_OP_TOKEN_ENDPOINT = env_url("OIDC_TOKEN_ENDPOINT", https=not DEVELOPMENT)
+OIDC_OP_USER_ENDPOINT = env_url("OIDC_USERINFO_ENDPOINT", https=not DEVELOPMENT)
+OIDC_OP_JWKS_ENDPOINT = env_url("OIDC_JWKS_ENDPOINT", https=not DEVELOPMENT)
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10, minimum=1)
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("apps.core.oidc.backend.OidcBackend")
 
 ROOT_URLCONF = "paas.urls"
 WSGI_APPLICATION = "paas.wsgi.application"

@@ -40,6 +40,20 @@ def client_address(request: HttpRequest) -> str:
     return address
 
 
+def lockout_parameters(request_or_attempt: Any, credentials: dict[str, Any] | None) -> list[str]:
+    """What django-axes counts failed sign-ins by: the account and the client's address, each on
+    its own. A sign-in through the OpenID Connect provider names no account (the provider knows
+    who it is), so it counts by address alone: counted under a blank account name, every such
+    failure anywhere would add to one count and soon refuse everyone's sign-in through it."""
+    if credentials is not None:
+        username = credentials.get("username")
+    elif isinstance(request_or_attempt, HttpRequest):
+        username = request_or_attempt.POST.get("username")
+    else:  # an AccessAttempt, when axes resets an account's or address's count
+        username = getattr(request_or_attempt, "username", None)
+    return ["username", "ip_address"] if username else ["ip_address"]
+
+
 def lockout_response(
     request: HttpRequest, response: HttpResponse, credentials: dict[str, Any] | None
 ) -> HttpResponse:

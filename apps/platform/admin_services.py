@@ -73,8 +73,10 @@ def membership_set(*, actor: User, team: Team, user: str, role: str) -> Membersh
     before = {} if created else {"role": membership.role}
     if not created and membership.role != role:
         _keep_an_admin(team, excluding=membership if role != Membership.Role.ADMIN else None)
-        membership.role = role
-        membership.save(update_fields=["role"])
+    if not created and (membership.role != role or membership.source != Membership.Source.MANUAL):
+        # Set by a person, the membership is theirs from now on: sign-in no longer changes it.
+        membership.role, membership.source = role, Membership.Source.MANUAL
+        membership.save(update_fields=["role", "source"])
     after = {"user": member.username, "role": role}
     _audit(actor, "team.member", before | {"team": team.name}, after)
     return membership

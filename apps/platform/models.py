@@ -32,11 +32,18 @@ class Membership(models.Model):
         ADMIN = "admin"
         MEMBER = "member"
 
+    class Source(models.TextChoices):
+        MANUAL = "manual", "added in the dashboard or the API"
+        GROUP = "group", "granted by a group at the sign-in provider"
+
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    # Who owns the membership: sign-in follows the provider's groups (apps/platform/team_groups.py)
+    # only for memberships it made itself, and never changes or removes one added by hand.
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -45,6 +52,27 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.role})"
+
+
+class OidcIdentity(models.Model):
+    """The account at the OpenID Connect provider that signs a user in: its subject, which the
+    provider never gives to anyone else, where an email address may change hands."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identities"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique"),
+            models.UniqueConstraint(fields=["issuer", "user"], name="oidc_identity_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.subject} at {self.issuer}"
 
 
 class DynoSize(models.Model):

@@ -36,6 +36,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - {name: RENDEZVOUS_HOST, value: {{ required "rendezvous.host is required" .Values.rendezvous.host | quote }}}
 - {name: RENDEZVOUS_PORT, value: {{ .Values.rendezvous.port | quote }}}
 {{- end }}
+{{- with .Values.oidc.issuer }}
+- {name: OIDC_ISSUER, value: {{ . | quote }}}
+- {name: OIDC_CLIENT_ID, value: {{ required "oidc.clientId is required with oidc.issuer" $.Values.oidc.clientId | quote }}}
+- name: OIDC_CLIENT_SECRET
+  valueFrom: {secretKeyRef: {name: {{ include "paas.secretName" $ }}, key: OIDC_CLIENT_SECRET}}
+{{- with $.Values.oidc.providerName }}
+- {name: OIDC_PROVIDER_NAME, value: {{ . | quote }}}
+{{- end }}
+{{- with $.Values.oidc.groupsClaim }}
+- {name: OIDC_GROUPS_CLAIM, value: {{ . | quote }}}
+{{- end }}
+{{- with $.Values.oidc.teamGroups }}
+- {name: OIDC_TEAM_GROUPS, value: {{ . | quote }}}
+{{- end }}
+{{- end }}
 {{- range $key := list "DATABASE_URL" "REDIS_URL" "SECRET_KEY" "CONFIG_ENCRYPTION_KEYS" }}
 - name: {{ $key }}
   valueFrom: {secretKeyRef: {name: {{ include "paas.secretName" $ }}, key: {{ $key }}}}
