@@ -194,10 +194,9 @@ class Tail:
         try:
             refreshed, ends = 0.0, time.monotonic() + STREAM_SECONDS
             while not self.stop.is_set() and time.monotonic() < ends:
-                now = datetime.now(UTC).timestamp()
-                if now - refreshed >= REFRESH_SECONDS:
+                if time.monotonic() - refreshed >= REFRESH_SECONDS:
                     self._refresh()
-                    refreshed = now
+                    refreshed = time.monotonic()
                 try:
                     yield self.lines.get(timeout=REFRESH_SECONDS)
                 except queue.Empty:
