@@ -6,9 +6,29 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.test import Client
+from hypothesis import strategies as st
 
 T = TypeVar("T")
 HEROKU = "application/vnd.heroku+json; version=3"
+
+# Input shapes that reached a 500 or a broken state before, through the API or the dashboard
+# (tests/api/test_fuzz.py, tests/dashboard/test_fuzz_forms.py): a name with a trailing newline
+# (`$` matched before it), digits that str.isdigit takes and int() refuses or reads, runs of
+# digits that overflow, a NUL, terminal escapes, a spreadsheet formula, a well-formed day that
+# does not exist (parse_date raises).
+HOSTILE = st.sampled_from(
+    [
+        "billing\n",
+        "web\n",
+        "\u00b2",
+        "\u0663",
+        "1" * 5000,
+        "\x00",
+        "\x1b]0;x\x07",
+        "=1+1",
+        "2024-02-30",
+    ]
+)
 
 
 def wait_until(

@@ -259,6 +259,13 @@ def test_log_sessions_give_a_signed_url(api, app, client):
     assert client.get(url.removeprefix("http://testserver")).status_code == 404
 
 
+def test_a_log_session_for_a_dyno_named_with_a_nul_is_refused(api, app):
+    """Its stream filtered the dynos by that name, which the database refuses: a 500."""
+    response = api("POST", "/apps/billing/log-sessions", {"dyno": "web\x00", "tail": True})
+    assert response.status_code == 422
+    assert "NUL" in response.json_body["message"]
+
+
 def test_errors_are_json_never_html(api, app):
     assert api("GET", "/nope").json_body["id"] == "not_found"
     assert api("PUT", "/apps/billing").status_code == 405

@@ -19,6 +19,7 @@ from apps.api.openapi import BODIES, OPERATIONS, document
 from apps.api.tokens import token_create
 from apps.platform.models import App, Team
 from apps.platform.services import app_create, release_deploy
+from tests.helpers import HOSTILE
 
 pytestmark = pytest.mark.django_db
 HEROKU = "application/vnd.heroku+json; version=3"
@@ -31,12 +32,6 @@ JSON = st.recursive(
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
     ),
     max_leaves=10,
-)
-# Shapes that reached a 500 or a broken state before: a name with a trailing newline (`$`
-# matched before it), digits that str.isdigit takes and int() refuses or reads, runs of digits
-# that overflow, a NUL, terminal escapes, a spreadsheet formula.
-HOSTILE = st.sampled_from(
-    ["billing\n", "web\n", "\u00b2", "\u0663", "1" * 5000, "\x00", "\x1b]0;x\x07", "=1+1"]
 )
 PATH_VALUES = {
     "app": st.sampled_from(["billing", "nope", "BILLING", "0" * 36])

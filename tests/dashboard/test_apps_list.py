@@ -68,6 +68,14 @@ def test_it_searches_team_names_and_takes_the_query_literally(bob_client, bob, t
         assert b"No apps match" in bob_client.get("/", {"q": query}).content, query
 
 
+def test_a_nul_in_the_query_is_dropped(bob_client, app):
+    """Postgres refuses a NUL in a query: the search answered 500 (found by test_fuzz_forms)."""
+    for query in ("\x00", "bil\x00l"):
+        response = bob_client.get("/", {"q": query})
+        assert response.status_code == 200
+        assert b">billing</a>" in response.content, query
+
+
 def test_a_collaborator_outside_the_team_sees_that_app_only(client, bob, team, app, charlie):
     app_create(actor=bob, team=team, name="payroll")
     Collaborator.objects.create(app=app, user=charlie, permissions=["view"])

@@ -51,6 +51,19 @@ def test_without_javascript_saving_redirects_to_the_release(bob_client, app, sec
     assert f"v{version}" in bob_client.get(response["Location"]).content.decode()
 
 
+@pytest.mark.parametrize("release", ["abc", "\u00b2", "9" * 30])
+def test_a_release_that_is_not_a_version_shows_the_page_without_a_flash(bob_client, app, release):
+    """It reached the version column as it was: a 500 (found by test_fuzz_forms)."""
+    response = bob_client.get("/apps/billing/config", {"release": release})
+    assert response.status_code == 200
+    assert "Saved as release" not in response.content.decode()
+
+
+def test_a_key_with_a_nul_is_not_found(bob_client, secret):
+    """Postgres refuses a NUL in a query: revealing one answered 500 (found by test_fuzz_forms)."""
+    assert bob_client.get("/apps/billing/config/DATABASE_URL%00").status_code == 404
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [

@@ -123,3 +123,11 @@ def test_the_page_reads_only_the_last_events_of_a_long_history(bob_client, bob, 
     assert "Restarted web.300 by user bob" in content
     assert "Restarted web.100 by user bob" not in content  # the 201st from the end
     assert content.index("Restarted web.299 ") < content.index("Restarted web.300 ")
+
+
+def test_a_dyno_filter_with_a_nul_shows_the_page(bob_client, app):
+    """The database refuses a NUL: the filter reached it and answered 500."""
+    assert bob_client.get("/apps/billing/logs", {"dyno": "web.1\x00"}).status_code == 200
+    stream = bob_client.get("/apps/billing/logs/stream", {"dyno": "\x00"})
+    assert stream.status_code == 200
+    _close(stream)

@@ -130,3 +130,15 @@ def test_a_bad_registry_login_is_shown_back_with_its_error_and_nothing_is_stored
     assert "is not a registry" in refused.content.decode()
     assert not app.registry_credentials.exists()
     assert not Operation.objects.filter(app=app, target="registry").exists()
+
+
+def test_removing_a_login_named_with_a_nul_says_there_is_none(bob_client, app):
+    """Postgres refuses a NUL in a query: the removal answered 500 (found by test_fuzz_forms)."""
+    bob_client.post(
+        "/apps/billing/registries", {"registry": "ghcr.io", "username": "bot", "password": "pw"}
+    )
+    page = bob_client.post(
+        "/apps/billing/registries/remove", {"registry": "ghcr.io\x00"}, follow=True
+    )
+    assert "billing has no login of its own to ghcr.io" in page.content.decode()
+    assert app.registry_credentials.get().registry == "ghcr.io"

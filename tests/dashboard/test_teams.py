@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from apps.platform.models import DynoSize, Membership, Operation, Team
+from apps.platform.models import DynoSize, Membership, Operation, Orphan, Team
 from apps.platform.services import ProcessChange, formation_update
 
 pytestmark = pytest.mark.django_db
@@ -101,12 +101,63 @@ def test_editing_a_size_rolls_the_apps_that_use_it(client, root, bob, app):
     assert basic.cpu_request_millicores == 200
 
 
+def test_a_size_with_a_resource_that_is_not_a_number_shows_that_fields_error(client, root):
+    """The model's check of the resources against each other compared None with a number: a
+    500 (found by test_fuzz_forms)."""
+    client.force_login(root)
+    data = {
+        "name": "tiny",
+        "cpu_request_millicores": "abc",
+        "cpu_limit_millicores": 100,
+        "memory_request_mib": 64,
+        "memory_limit_mib": 64,
+        "position": 9,
+    }
+    refused = client.post("/sizes", data)
+    assert refused.status_code == 400
+    assert "Enter a whole number." in refused.content.decode()
+    assert not DynoSize.objects.filter(name="tiny").exists()
+
+
+def test_the_default_size_keeps_its_name(client, root, bob_client, app):
+    """New process types start at basic: once it was renamed, scaling a new one answered 500.
+    (Two requests apart: test_fuzz_forms undoes each request before the next.)"""
+    client.force_login(root)
+    basic = DynoSize.objects.get(name="basic")
+    data = {
+        "id": basic.pk,
+        "name": "tiny",
+        "cpu_request_millicores": basic.cpu_request_millicores,
+        "cpu_limit_millicores": basic.cpu_limit_millicores,
+        "memory_request_mib": basic.memory_request_mib,
+        "memory_limit_mib": basic.memory_limit_mib,
+        "position": basic.position,
+    }
+    refused = client.post("/sizes", data)
+    assert refused.status_code == 400
+    assert "basic is the size new process types start with" in refused.content.decode()
+    assert DynoSize.objects.filter(pk=basic.pk, name="basic").exists()
+    scaled = bob_client.post("/apps/billing/scale", {"process": "clock", "quantity": "1"})
+    assert scaled.status_code == 302
+
+
 def test_the_fleet_lists_what_needs_attention(client, root, bob, app):
     app.operations.update(status=Operation.Status.FAILED, error="refused")
     client.force_login(root)
     content = client.get("/fleet").content.decode()
     assert ">billing</a>" in content
     assert "state-failed" in content
+
+
+def test_adopting_an_orphan_into_a_team_named_with_a_nul_is_refused(client, root, team):
+    """Postgres refuses a NUL in a query: a 500 (found by test_fuzz_forms)."""
+    orphan = Orphan.objects.create(namespace="app-lost", app_uid="u-lost", app_name="lost")
+    client.force_login(root)
+    page = client.post(
+        f"/fleet/orphans/{orphan.pk}", {"action": "adopt", "team": "acme\x00"}, follow=True
+    )
+    assert "Choose the team that will own the adopted app." in page.content.decode()
+    assert Orphan.objects.filter(pk=orphan.pk).exists()
 
 
 def test_global_activity_for_site_admins(client, root, app):
@@ -133,6 +184,27 @@ def test_activity_is_filtered_and_exported(client, root, bob, app):
     records = json.loads(b"".join(as_json.streaming_content))
     assert {r["action"] for r in records} == {"app.create", "config.update"}
     assert all(r["actor"] == "bob" for r in records)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"since": "2024-02-30"},  # well formed, no such day: parse_date raises
+        {"actor": "\x00"},  # Postgres refuses a NUL in a query
+        {"app": "bill\x00ing", "format": "csv"},
+        {"action": "\x00", "format": "json"},
+    ],
+)
+def test_activity_filters_that_match_no_day_or_hold_a_nul_answer_no_error(
+    client, root, app, filters
+):
+    """Each failed: the page with a 500, an export in the middle of its stream (found by
+    test_fuzz_forms)."""
+    client.force_login(root)
+    response = client.get("/activity", filters)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert b"app.create" in body or b"Created app billing" in body
 
 
 def test_access_is_given_and_taken_back_per_app(bob_client, app, charlie):

@@ -46,6 +46,8 @@ def log_sessions(request: ApiRequest, app: str) -> Any:
     source = data.get("source") or ""
     if not isinstance(dyno, str) or not isinstance(source, str):
         raise invalid("dyno and source must be strings.")
+    if "\x00" in dyno + source:
+        raise invalid("dyno and source must not hold a NUL character.")
     session = {
         "app": found.pk,
         "dyno": dyno[:40],

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -28,8 +28,10 @@ def app_activity(request: Request, app: App) -> HttpResponse:
 
 
 def _filtered(request: Request) -> tuple[QuerySet[Activity], dict[str, str]]:
+    # No name holds a NUL, and Postgres refuses one in a query: it goes.
     filters = {
-        name: request.GET.get(name, "").strip()[:40] for name in ("app", "actor", "action", "since")
+        name: request.GET.get(name, "").replace("\x00", "").strip()[:40]
+        for name in ("app", "actor", "action", "since")
     }
     history = Activity.objects.select_related("actor").order_by("-created")
     if filters["app"]:
@@ -38,9 +40,18 @@ def _filtered(request: Request) -> tuple[QuerySet[Activity], dict[str, str]]:
         history = history.filter(actor__username=filters["actor"])
     if filters["action"]:
         history = history.filter(action__startswith=filters["action"])
-    if since := parse_date(filters["since"]) if filters["since"] else None:
+    if since := _date(filters["since"]):
         history = history.filter(created__date__gte=since)
     return history, filters
+
+
+def _date(text: str) -> date | None:
+    """The day of a YYYY-MM-DD filter; None, as for any other text, for a day that does not exist
+    (2024-02-30), on which parse_date raises."""
+    try:
+        return parse_date(text)
+    except ValueError:
+        return None
 
 
 def _row(activity: Activity) -> dict[str, Any]:

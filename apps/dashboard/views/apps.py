@@ -17,7 +17,8 @@ APPS_PER_PAGE = 100
 
 @login_required
 def index(request: Request) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:60]
+    # No name holds a NUL, and Postgres refuses one in a query: it goes.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:60]
     state = request.GET.get("state", "")
     state = state if state in APP_STATES else ""
     rows = AppRows(request.user, query=query, states=[state] if state else ())

@@ -15,6 +15,7 @@ from apps.platform.encryption import unseal
 from apps.platform.models import App, Release
 from apps.platform.permissions import MANAGE, require, require_config_values
 from apps.platform.services import config_update
+from apps.platform.validators import ascii_int
 
 TEMPLATE = "dashboard/app_config.html"
 
@@ -40,9 +41,9 @@ def _render(
 @require_GET
 @app_view
 def config(request: Request, app: App) -> HttpResponse:
-    release = None
-    if "release" in request.GET:
-        release = app.releases.filter(version=request.GET["release"][:10] or -1).first()
+    # ?release=N is where a save without JavaScript lands: anything but a version shows no flash.
+    version = ascii_int(request.GET.get("release", ""))
+    release = app.releases.filter(version=version).first() if version is not None else None
     return _render(request, app, ConfigVarForm(), release=release)
 
 
@@ -51,7 +52,8 @@ def config(request: Request, app: App) -> HttpResponse:
 @app_view
 def reveal(request: Request, app: App, key: str) -> HttpResponse:
     require_config_values(request.user, app)
-    var = app.config_vars.filter(key=key).first()
+    # Postgres refuses a NUL in a query, and no key holds one.
+    var = app.config_vars.filter(key=key).first() if "\x00" not in key else None
     if var is None:
         raise Http404("No such config var")
     context = {"app": app, "key": var.key, "value": unseal(app, var.value)}

@@ -36,7 +36,9 @@ def orphan(request: Request, pk: int) -> HttpResponse:
     action = request.POST.get("action")
     try:
         if action == "adopt":
-            team = Team.objects.filter(name=request.POST.get("team", "")).first()
+            name = request.POST.get("team", "")
+            # Postgres refuses a NUL in a query, and no team's name holds one.
+            team = Team.objects.filter(name=name).first() if "\x00" not in name else None
             if team is None:
                 raise ValidationError("Choose the team that will own the adopted app.")
             app = orphan_adopt(actor=request.user, orphan=found, team=team)

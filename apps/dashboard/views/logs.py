@@ -28,7 +28,7 @@ RECENT_LINES = 200
 def _filter(request: Request, app: App) -> LogFilter:
     names = set(app.process_types.values_list("name", flat=True))
     process = request.GET.get("process", "")
-    dyno = request.GET.get("dyno", "")[:40]
+    dyno = request.GET.get("dyno", "")[:40].replace("\x00", "")  # Postgres takes no NUL
     return LogFilter(process=process if process in names else "", dyno=dyno)
 
 

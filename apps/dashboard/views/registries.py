@@ -37,7 +37,10 @@ def registry_set(request: Request, app: App) -> HttpResponse:
 def registry_remove(request: Request, app: App) -> HttpResponse:
     require(request.user, app, MANAGE)
     registry = request.POST.get("registry", "")
-    if registry_login_remove(actor=request.user, app=app, registry=registry):
+    # Postgres refuses a NUL in a query, and no registry's name holds one.
+    if "\x00" not in registry and registry_login_remove(
+        actor=request.user, app=app, registry=registry
+    ):
         messages.success(request, f"Removed the login to {registry}.")
     else:
         messages.error(request, f"{app.name} has no login of its own to {registry[:80]}.")

@@ -24,6 +24,7 @@ from apps.platform.admin_services import (
 )
 from apps.platform.models import DynoSize, Team
 from apps.platform.permissions import is_team_admin, member_teams
+from apps.platform.services import DEFAULT_SIZE
 from apps.platform.validators import ascii_int
 
 
@@ -125,17 +126,34 @@ def team_quotas(request: Request, team: str) -> HttpResponse:
     return redirect("dashboard:team", found.name)
 
 
+RESOURCES = (
+    "cpu_request_millicores",
+    "cpu_limit_millicores",
+    "memory_request_mib",
+    "memory_limit_mib",
+)
+
+
 class SizeForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = DynoSize
-        fields = (
-            "name",
-            "cpu_request_millicores",
-            "cpu_limit_millicores",
-            "memory_request_mib",
-            "memory_limit_mib",
-            "position",
-        )
+        fields = ("name", *RESOURCES, "position")
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        # Process types new to an app start at that size (services.formation_update).
+        if self.instance.name == DEFAULT_SIZE and name != DEFAULT_SIZE:
+            raise ValidationError(
+                f"{DEFAULT_SIZE} is the size new process types start with: it keeps its name."
+            )
+        return name
+
+    def _post_clean(self) -> None:
+        # Django cleans the model even after one of its fields was refused, and DynoSize.clean
+        # compares the resources with each other: it would compare None with a number. The
+        # refused field's own error says what is wrong.
+        if not any(name in self.errors for name in RESOURCES):
+            super()._post_clean()  # type: ignore[misc]  # django-stubs leave it out
 
 
 @require_http_methods(["GET", "POST"])
