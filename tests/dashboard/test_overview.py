@@ -86,6 +86,8 @@ def test_without_javascript_the_form_posts_and_redirects(bob_client, web):
         ({"process": "web", "quantity": "lots"}, "Enter a whole number"),
         ({"process": "web", "size": "gigantic"}, "Unknown dyno size"),
         ({"process": "Web!", "quantity": "1"}, "process type"),
+        # It made a process type without a command, where the API answers 404.
+        ({"process": "nope", "quantity": "1"}, "billing has no process type nope."),
     ],
 )
 def test_bad_input_shows_an_error_and_changes_nothing(bob_client, app, web, data, message):
@@ -96,6 +98,7 @@ def test_bad_input_shows_an_error_and_changes_nothing(bob_client, app, web, data
     assert 'role="alert"' in response.content.decode()
     web.refresh_from_db()
     assert (web.quantity, web.size.name) == (1, "basic")
+    assert list(app.process_types.values_list("name", flat=True)) == ["web"]
     assert list(Operation.objects.filter(app=app).values_list("pk", flat=True)) == before
 
 

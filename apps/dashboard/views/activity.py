@@ -4,6 +4,7 @@ import csv
 import json
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -121,6 +122,6 @@ def activity(request: Request) -> HttpResponse | StreamingHttpResponse:
     if (kind := request.GET.get("format", "")) in ("csv", "json"):
         return _export(history, kind)
     listing = Paginator(history, PER_PAGE).get_page(request.GET.get("page"))
-    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    query = urlencode({k: v for k, v in filters.items() if v})  # "&" or "#" in a filter stays in it
     context = {"listing": listing, "filters": filters, "query": query, "app_name": filters["app"]}
     return page(request, "dashboard/activity.html", context)

@@ -91,6 +91,10 @@ def scale(request: Request, app: App) -> HttpResponse:
     form = ScaleForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
+        # As the API answers: scaling names a process type the app has, it never makes one.
+        if not app.process_types.filter(name=data["process"]).exists():
+            form.add_error("process", f"{app.name} has no process type {data['process']}.")
+            return _changed(request, app, form, "")
         change = ProcessChange(
             data["process"], quantity=data["quantity"], size=data["size"] or None
         )
