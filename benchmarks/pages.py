@@ -61,7 +61,7 @@ APPS = int(os.environ.get("BENCH_APPS", "1000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-# As the Procfile runs the web process (paas/gunicorn.py): 4 uvicorn workers.
+# As the Procfile runs the web process (paas/gunicorn.py): 4 workers, 2 threads each for pages.
 WORKERS = os.environ.get("BENCH_WORKERS", "4")
 PROCESSES = (("web", 2, "bin/web"), ("worker", 1, "bin/worker"), ("clock", 1, "bin/clock"))
 IMAGE = "registry.example.com/bench/app"
@@ -405,7 +405,7 @@ def main() -> None:
 
     print(
         f"\n{CONNECTIONS} connections, {ROUNDS} rounds of {max(1, SECONDS // ROUNDS)} s per page"
-        f" (wrk), gunicorn {WORKERS} uvicorn workers;"
+        f" (wrk), gunicorn {WORKERS} workers x 2 page threads;"
         f" {apps} apps, {process_types} process types in the database\n"
         "figures are medians over the rounds; each ratio is against /livez in the same round\n"
     )

@@ -1,9 +1,9 @@
 """How gunicorn serves the web process, wherever it runs (the image, the Procfile, the
 benchmarks): `gunicorn -c python:paas.gunicorn paas.asgi --bind ADDRESS`.
 
-Uvicorn's worker serves Django as ASGI. A page runs in a thread of its own for the time it takes;
-a log stream (Server-Sent Events, open for up to an hour) waits on the event loop, so open
-streams cannot take the threads that the pages, the API and the probes need."""
+Uvicorn's worker runs paas/asgi.py: a page runs in one of WEB_THREADS threads for the time it
+takes; a log stream (Server-Sent Events, open for up to an hour) waits on the event loop, so
+open streams cannot take the threads that the pages, the API and the probes need."""
 
 from __future__ import annotations
 

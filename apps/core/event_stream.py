@@ -8,6 +8,7 @@ slots until the server closes it, which it does whether or not the stream ever s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import TypeVar
 
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
@@ -17,6 +18,13 @@ from apps.platform.logs import StreamSlot, Tail
 
 # An event for a line, or None to leave the line out.
 Render = Callable[[LogLine], str | None]
+View = TypeVar("View", bound=Callable[..., object])
+
+
+def streams(view: View) -> View:
+    """Marks a view that answers with a TailStream: paas/asgi.py serves it on the event loop."""
+    view.streams = True  # type: ignore[attr-defined]
+    return view
 
 
 def _lines(tail: Tail, head: Iterable[str], render: Render, idle: str) -> Iterator[str]:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from apps.api.errors import ApiError, invalid
 from apps.api.http import ApiRequest, api_view, respond
 from apps.api.views.common import find_app
-from apps.core.event_stream import TailStream
+from apps.core.event_stream import TailStream, streams
 from apps.logs.lines import LogLine, heroku_format
 from apps.platform.logs import (
     LogFilter,
@@ -70,6 +70,7 @@ def _event(line: LogLine) -> str:
     return f"id: {line.timestamp.isoformat()}\ndata: {heroku_format(line)}\n\n"
 
 
+@streams
 def log_stream(request: HttpRequest, session: str) -> HttpResponseBase:
     try:
         data = signing.loads(session, salt=SALT, max_age=SESSION_SECONDS)

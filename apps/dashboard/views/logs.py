@@ -10,7 +10,7 @@ from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from apps.core.event_stream import TailStream
+from apps.core.event_stream import TailStream, streams
 from apps.dashboard.views.common import Request, app_view, page
 from apps.logs.lines import LogLine
 from apps.platform.logs import (
@@ -61,6 +61,7 @@ def _since(request: Request) -> datetime:
     return resume_point(text) or datetime.now(UTC)
 
 
+@streams
 @require_GET
 @app_view
 def stream(request: Request, app: App) -> HttpResponseBase:
