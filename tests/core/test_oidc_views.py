@@ -6,6 +6,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import authenticate
 from django.test import Client, RequestFactory
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from tests.helpers import HOSTILE
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +99,30 @@ def test_failures_through_the_provider_lock_out_their_address_alone(oidc, alice)
     password = Client(REMOTE_ADDR="198.51.100.2")
     signed_in = password.post("/login/", {"username": "alice", "password": "alice password 1"})
     assert signed_in.status_code == 302
+
+
+@hypothesis_settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["code", "state", "error", "error_description", "next"]),
+        HOSTILE | st.text(max_size=30),
+        max_size=5,
+    ),
+    own_state=st.booleans(),
+)
+def test_any_callback_or_start_lands_on_the_login_page_and_signs_no_one_in(
+    client, oidc, params, own_state
+):
+    """The round trip's pages take their input from anyone's link."""
+    for name in ("AUTHORIZATION", "TOKEN", "USER", "JWKS"):
+        setattr(oidc, f"OIDC_OP_{name}_ENDPOINT", f"http://127.0.0.1:1/{name.lower()}")
+    started = client.get("/oidc/authenticate/", {"next": params.get("next", "")})
+    assert started.status_code == 302
+    if own_state and "state" in params:
+        params["state"] = next(iter(client.session["oidc_states"]))
+    response = client.get("/oidc/callback/", params)
+    assert response.status_code == 302
+    assert response["Location"] == "/login/"
+    assert "_auth_user_id" not in client.session
