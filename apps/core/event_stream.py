@@ -1,9 +1,10 @@
 """A log tail served as Server-Sent Events, by whichever server runs the site.
 
-Under ASGI (gunicorn with uvicorn's worker, as deployed) the stream is iterated on the event loop
-and holds no thread while it waits; under WSGI (the development and test servers) it holds one,
-as any streaming response there does. Either way the response holds one of its user's stream
-slots until the server closes it, which it does whether or not the stream ever started."""
+Under ASGI (the web process serves every view marked `streams` so, paas/asgi.py) the stream is
+iterated on the event loop and holds no thread while it waits; under WSGI (Django's development
+and test servers) it holds one, as any streaming response there does. Either way the response
+holds one of its user's stream slots until the server closes it, which it does whether or not
+the stream ever started."""
 
 from __future__ import annotations
 
