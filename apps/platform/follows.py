@@ -23,8 +23,9 @@ KEPT = 500
 # A follow that ends at once (a pod not started yet, a node that takes no more streams) is
 # opened again after a pause that doubles from a second up to this, not at every refresh.
 RETRY_MAX = 8.0
-# What a tail joining late reads of the lines the stream had read before it was kept.
-EARLIER_BYTES = 1 << 20
+# What one read of a pod's past lines may weigh (the kubelet's limitBytes): a few lines can be
+# huge.
+READ_BYTES = 1 << 20
 
 Key = tuple[str, str]  # namespace, pod
 
@@ -58,6 +59,27 @@ def _since_time(since: datetime) -> str:
     return (since - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")  # whole seconds
 
 
+def read_lines(
+    kube: Cluster,
+    key: Key,
+    dyno: str,
+    *,
+    tail_lines: int | None = None,
+    since: datetime | None = None,
+) -> list[LogLine]:
+    """The pod's past lines, at most READ_BYTES of them; none from a pod that is gone, or not
+    started."""
+    since_time = _since_time(since) if since else None
+    try:
+        raw = list(
+            kube.pod_log(*key, tail_lines=tail_lines, since_time=since_time, limit_bytes=READ_BYTES)
+        )
+    except ClusterError:
+        return []
+    now = datetime.now(UTC)
+    return [parse_kube_line(line, dyno=dyno, fallback=now) for line in raw if line]
+
+
 class Follows:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -79,7 +101,7 @@ class Follows:
             follow = self.open.get(key)
             late = follow is not None and not follow.covers(since)
         # Read before joining, and handed over first: lines come in their order.
-        earlier = self._read(kube, key, dyno, since) if late else []
+        earlier = read_lines(kube, key, dyno, since=since) if late else []
         with self.lock:
             follow = self.open.get(key)
             if follow is None:
@@ -99,14 +121,6 @@ class Follows:
                 follow.stop.set()  # shuts its stream
                 if self.open.get(follow.key) is follow:
                     del self.open[follow.key]
-
-    def _read(self, kube: Cluster, key: Key, dyno: str, since: datetime) -> list[LogLine]:
-        try:
-            raw = kube.pod_log(*key, since_time=_since_time(since), limit_bytes=EARLIER_BYTES)
-            now = datetime.now(UTC)
-            return [parse_kube_line(line, dyno=dyno, fallback=now) for line in raw if line]
-        except ClusterError:
-            return []
 
     def _run(self, kube: Cluster, follow: Follow) -> None:
         last, opened = follow.since, time.monotonic()

@@ -17,10 +17,9 @@ from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.db import close_old_connections
 
-from apps.kube.adapter import Cluster, ClusterError
 from apps.logs.events import event_text
-from apps.logs.lines import LogLine, merge, parse_kube_line
-from apps.platform.follows import FOLLOWS, Follow
+from apps.logs.lines import LogLine, merge
+from apps.platform.follows import FOLLOWS, Follow, read_lines
 from apps.platform.installation import cluster
 from apps.platform.models import Activity, App, Dyno
 from apps.platform.validators import ascii_int
@@ -35,8 +34,6 @@ STREAM_SECONDS = 3600
 # Log streams one user may hold open at once: each follows every dyno of its app.
 STREAMS_PER_USER = 4
 FETCH_THREADS = 8
-# What one dyno's recent lines may weigh (the kubelet's limitBytes): a few lines can be huge.
-RECENT_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -73,23 +70,17 @@ def _events(app: App, *, after_id: int = 0, last: int = QUEUED_MAX) -> list[tupl
     return events
 
 
-def _pod_lines(kube: Cluster, app: App, dyno: Dyno, count: int) -> list[LogLine]:
-    now = datetime.now(UTC)
-    try:
-        raw = list(
-            kube.pod_log(app.namespace, dyno.pod_name, tail_lines=count, limit_bytes=RECENT_BYTES)
-        )
-    except ClusterError:
-        return []  # a pod that is gone, or not started, has no lines to show
-    return [parse_kube_line(line, dyno=dyno.name, fallback=now) for line in raw if line]
-
-
 def recent(app: App, log_filter: LogFilter, *, lines: int = 100) -> list[LogLine]:
     """The last `lines` lines, oldest first, fetched from the dynos in parallel."""
     kube = cluster()
     dynos = log_filter.dynos(app)
     with ThreadPoolExecutor(FETCH_THREADS) as pool:
-        streams = list(pool.map(lambda d: _pod_lines(kube, app, d, lines), dynos))
+        streams = list(
+            pool.map(
+                lambda d: read_lines(kube, (app.namespace, d.pod_name), d.name, tail_lines=lines),
+                dynos,
+            )
+        )
     if log_filter.events:
         streams.append([line for _, line in _events(app, last=lines)])
     return list(merge(*streams))[-lines:]

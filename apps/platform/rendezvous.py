@@ -137,7 +137,8 @@ class Handler(socketserver.BaseRequestHandler):
         finally:
             deadline.cancel()
         if not line:
-            return  # shut at the deadline, or closed by the client
+            connection.close()  # shut at the deadline, or closed by the client
+            return
         with connection:
             try:
                 session = signing.loads(line, salt=SALT, max_age=SESSION_SECONDS)
